@@ -1,0 +1,10 @@
+//! Sans-IO core of AEMP, the message-passing protocol of the Perl library AnyEvent::MP 2.x.
+//!
+//! Nothing in this crate touches a socket, a clock, a thread or the OS random number
+//! generator: bytes, time and randomness come in as arguments, and everything the protocol
+//! wants to happen is polled out.
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod wire;
+
+pub use wire::{DecodeError, DecodeLimits, FrameDecoder, Framing, Value};
