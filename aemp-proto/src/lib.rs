@@ -5,6 +5,11 @@
 //! wants to happen is polled out.
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod conn;
+pub mod handshake;
 pub mod wire;
 
 pub use wire::{DecodeError, DecodeLimits, FrameDecoder, Framing, Value};
+
+pub use conn::{ConfigError, ConnConfig, ConnError, ConnEvent, Connection, TlsRole};
+pub use handshake::{AuthMethod, HandshakeError};

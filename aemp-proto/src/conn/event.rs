@@ -1,0 +1,90 @@
+//! What a connection reports to its driver, and why it ends.
+
+use super::config::ConfigError;
+use crate::handshake::HandshakeError;
+use crate::wire::{DecodeError, Framing, Value};
+
+/// Something the driver (or the node core) must act on, from [`crate::Connection::poll_event`].
+///
+/// ```
+/// use aemp_proto::{ConnEvent, Value};
+/// let ev = ConnEvent::Packet(vec![Value::from("port"), Value::Int(1)]);
+/// assert!(matches!(ev, ConnEvent::Packet(p) if p.len() == 2));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnEvent {
+    /// The remote's two greeting lines passed every check. The caller may now refuse the
+    /// connection, e.g. with `close(ConnError::AlreadyConnected)`.
+    Greeted {
+        /// The remote's node ID.
+        node_id: String,
+        /// The `key=value` pairs of its greeting, in the order sent.
+        kv: Vec<(String, String)>,
+    },
+    /// Both sides want TLS: the driver must first write out whatever `poll_transmit` still
+    /// returns (in the clear), then start TLS in `role`, feed `leftover` (bytes received after
+    /// the nonce line, which belong to the TLS stream) to the TLS layer, and call
+    /// `tls_established` once TLS is up.
+    TlsRequested {
+        /// Which TLS side this end plays.
+        role: TlsRole,
+        /// Received bytes that belong to the TLS stream.
+        leftover: Vec<u8>,
+    },
+    /// Both auth lines were exchanged and checked; the data phase has begun.
+    Authenticated {
+        /// The framing we send in.
+        send_framing: Framing,
+        /// The framing the remote sends in.
+        recv_framing: Framing,
+        /// The method the remote authenticated with.
+        method: String,
+    },
+    /// One decoded data-phase packet (an empty one is a keepalive).
+    Packet(Vec<Value>),
+    /// The connection is over; emitted once, always last.
+    Closed(ConnError),
+}
+
+/// Which end of the TLS handshake this side takes.
+///
+/// ```
+/// use aemp_proto::TlsRole;
+/// assert_ne!(TlsRole::Client, TlsRole::Server);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsRole {
+    /// Our nonce line sorts lower: we connect.
+    Client,
+    /// Our nonce line sorts higher: we accept.
+    Server,
+}
+
+/// Why a connection ended.
+///
+/// ```
+/// use aemp_proto::{ConnError, HandshakeError};
+/// let e = ConnError::from(HandshakeError::AuthFailure);
+/// assert_eq!(e.to_string(), "handshake failed: authentication failure / shared secret mismatch");
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConnError {
+    /// The greeting, TLS setup or authentication failed.
+    #[error("handshake failed: {0}")]
+    Handshake(#[from] HandshakeError),
+    /// A data-phase packet could not be decoded.
+    #[error("cannot decode packet from remote: {0}")]
+    Decode(#[from] DecodeError),
+    /// The configuration or the nonce cannot be used.
+    #[error("cannot start handshake: {0}")]
+    Config(#[from] ConfigError),
+    /// We already have a connection to that node.
+    #[error("already connected to that node, not connecting again")]
+    AlreadyConnected,
+    /// The driver's transport failed (I/O error, end of file, TLS error).
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// Closed locally for the given reason.
+    #[error("closed locally: {0}")]
+    Local(String),
+}

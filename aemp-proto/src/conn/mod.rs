@@ -1,0 +1,536 @@
+//! The per-stream connection state machine: greeting, optional TLS, authentication, then
+//! framed packets both ways.
+//!
+//! A [`Connection`] owns no socket and no clock. The driver hands it received bytes
+//! ([`Connection::handle_input`]) and the current time ([`Connection::handle_timeout`]),
+//! writes out what [`Connection::poll_transmit`] returns, and acts on the events of
+//! [`Connection::poll_event`].
+
+mod config;
+mod event;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::debug;
+
+pub use config::{ConfigError, ConnConfig, MIN_NONCE_LEN};
+pub use event::{ConnError, ConnEvent, TlsRole};
+
+use crate::handshake::lines::LineReader;
+use crate::handshake::{
+    auth_line, choose_framing, choose_method, nonce_line, verify_auth_line, AuthPolicy, Greeting,
+    HandshakeError, Transcript,
+};
+use crate::wire::{FrameDecoder, Framing, Value};
+
+/// Where a connection stands.
+#[derive(Debug)]
+enum Phase {
+    /// Waiting for the remote's greeting line 1.
+    Greeting,
+    /// Waiting for the remote's nonce line; its line 1 is parsed.
+    Nonce(Greeting),
+    /// `TlsRequested` was emitted; waiting for `tls_established`.
+    AwaitTls(Greeting),
+    /// Our auth line is queued; waiting for the remote's.
+    Auth {
+        /// The framing we announced.
+        send: Framing,
+    },
+    /// Authenticated: packets flow both ways.
+    Data {
+        /// The framing we send in.
+        send: Framing,
+        /// Decodes what the remote sends.
+        decoder: FrameDecoder,
+    },
+    /// Over; `Closed` was emitted.
+    Closed,
+}
+
+/// One AEMP connection over one byte stream, from greeting to close. Symmetric: it does not
+/// matter which side opened the stream.
+///
+/// The examples take the current time as `now` from the caller: this crate never reads the
+/// clock.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Instant;
+/// use aemp_proto::{ConnConfig, ConnEvent, Connection};
+/// # fn example(now: Instant) {
+/// let mut a = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[1; 66], now);
+/// let mut b = Connection::new(Arc::new(ConnConfig::new("b", Some(b"s".to_vec()))), &[2; 66], now);
+/// // Shuttle bytes until both sides are quiet.
+/// loop {
+///     let (mut a_to_b, mut b_to_a) = (Vec::new(), Vec::new());
+///     if !(a.poll_transmit(&mut a_to_b) | b.poll_transmit(&mut b_to_a)) {
+///         break;
+///     }
+///     b.handle_input(&a_to_b);
+///     a.handle_input(&b_to_a);
+/// }
+/// assert!(a.is_authenticated() && b.is_authenticated());
+/// assert_eq!(a.remote_node_id(), Some("b"));
+/// assert!(matches!(a.poll_event(), Some(ConnEvent::Greeted { node_id, .. }) if node_id == "b"));
+/// assert!(matches!(a.poll_event(), Some(ConnEvent::Authenticated { .. })));
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    config: Arc<ConnConfig>,
+    /// Our greeting line 1 and nonce line, without line ends.
+    local: [Vec<u8>; 2],
+    /// The remote's greeting line 1 and nonce line, as far as received.
+    remote: [Vec<u8>; 2],
+    remote_node: Option<String>,
+    phase: Phase,
+    lines: LineReader,
+    tls_active: bool,
+    authenticated: bool,
+    /// Packets sent before authentication.
+    held: Vec<Vec<Value>>,
+    out: Vec<u8>,
+    events: VecDeque<ConnEvent>,
+    deadline: Option<Instant>,
+}
+
+impl Connection {
+    /// Starts a connection and queues our greeting (line 1 and the nonce line) at once.
+    ///
+    /// `nonce` must be fresh random bytes from the caller (66 usual, at least
+    /// [`MIN_NONCE_LEN`]). An invalid configuration or nonce gives a connection that is
+    /// already closed with [`ConnError::Config`].
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// let mut out = Vec::new();
+    /// assert!(c.poll_transmit(&mut out));
+    /// assert!(out.starts_with(b"aemp;1;a;"));
+    /// assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 2);
+    /// # }
+    /// ```
+    pub fn new(config: Arc<ConnConfig>, nonce: &[u8], now: Instant) -> Connection {
+        let local = [
+            config.greeting().to_line().into_bytes(),
+            nonce_line(nonce).into_bytes(),
+        ];
+        let mut conn = Connection {
+            lines: LineReader::new(config.max_line),
+            deadline: now.checked_add(config.handshake_timeout),
+            config,
+            local,
+            remote: [Vec::new(), Vec::new()],
+            remote_node: None,
+            phase: Phase::Greeting,
+            tls_active: false,
+            authenticated: false,
+            held: Vec::new(),
+            out: Vec::new(),
+            events: VecDeque::new(),
+        };
+        let usable = check_start(&conn.config, nonce);
+        match usable {
+            Ok(()) => {
+                for line in &conn.local {
+                    conn.out.extend_from_slice(line);
+                    conn.out.push(b'\n');
+                }
+                debug!(node = %conn.config.node_id, "aemp greeting queued");
+            }
+            Err(e) => conn.finish(e.into()),
+        }
+        conn
+    }
+
+    /// Processes bytes read from the stream (after TLS: the decrypted bytes).
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, ConnError, ConnEvent, Connection, HandshakeError};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// c.handle_input(b"aemp;2;b;hmac_sha3_512;cbor\n");
+    /// assert_eq!(
+    ///     c.poll_event(),
+    ///     Some(ConnEvent::Closed(ConnError::Handshake(HandshakeError::WrongVersion("2".into()))))
+    /// );
+    /// # }
+    /// ```
+    pub fn handle_input(&mut self, data: &[u8]) {
+        match self.phase {
+            Phase::Closed => {}
+            Phase::AwaitTls(_) => {
+                if !data.is_empty() {
+                    self.finish(HandshakeError::InputDuringTlsSetup { len: data.len() }.into());
+                }
+            }
+            Phase::Data { .. } => self.decode(data),
+            Phase::Greeting | Phase::Nonce(_) | Phase::Auth { .. } => {
+                self.lines.push(data);
+                self.process_lines();
+            }
+        }
+    }
+
+    /// Appends all pending bytes to `out` (swapping buffers if `out` is empty); true if
+    /// anything was added.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// let mut out = b"previous".to_vec();
+    /// assert!(c.poll_transmit(&mut out));
+    /// assert!(out.starts_with(b"previousaemp;1;a;"));
+    /// assert!(!c.poll_transmit(&mut out));
+    /// # }
+    /// ```
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> bool {
+        if self.out.is_empty() {
+            return false;
+        }
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.out);
+        } else {
+            out.append(&mut self.out);
+        }
+        true
+    }
+
+    /// The next event, oldest first.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// assert_eq!(c.poll_event(), None);
+    /// # }
+    /// ```
+    pub fn poll_event(&mut self) -> Option<ConnEvent> {
+        self.events.pop_front()
+    }
+
+    /// The handshake deadline while not yet authenticated (and not closed).
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::{Duration, Instant}};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let now = now;
+    /// let c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// assert_eq!(c.poll_timeout(), Some(now + Duration::from_secs(30)));
+    /// # }
+    /// ```
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.authenticated || self.is_closed() {
+            None
+        } else {
+            self.deadline
+        }
+    }
+
+    /// Tells the connection the time; past the deadline before authentication it closes with
+    /// [`HandshakeError::Timeout`].
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::{Duration, Instant}};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let now = now;
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// c.handle_timeout(now + Duration::from_secs(29));
+    /// assert!(!c.is_closed());
+    /// c.handle_timeout(now + Duration::from_secs(30));
+    /// assert!(c.is_closed());
+    /// # }
+    /// ```
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
+            self.finish(HandshakeError::Timeout.into());
+        }
+    }
+
+    /// Queues one packet (`[port, args...]`, or empty for a keepalive). Before
+    /// authentication it is held and sent right after; after close it is dropped.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection, Value};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// let mut greeting = Vec::new();
+    /// c.poll_transmit(&mut greeting);
+    /// c.send(&[Value::from("port"), Value::Int(1)]);
+    /// assert!(!c.poll_transmit(&mut Vec::new())); // held until authenticated
+    /// # }
+    /// ```
+    pub fn send(&mut self, packet: &[Value]) {
+        match &self.phase {
+            Phase::Closed => {}
+            Phase::Data { send, .. } => send.encode(packet, &mut self.out),
+            _ => self.held.push(packet.to_vec()),
+        }
+    }
+
+    /// Closes the connection for a reason of the caller's (e.g. already connected).
+    /// Untransmitted bytes, held packets and events not yet polled are discarded; the only
+    /// event left is `Closed(reason)`. Does nothing if already closed.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, ConnError, ConnEvent, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// c.close(ConnError::AlreadyConnected);
+    /// c.close(ConnError::Local("twice".into()));
+    /// assert!(!c.poll_transmit(&mut Vec::new()));
+    /// assert_eq!(c.poll_event(), Some(ConnEvent::Closed(ConnError::AlreadyConnected)));
+    /// assert_eq!(c.poll_event(), None);
+    /// # }
+    /// ```
+    pub fn close(&mut self, reason: ConnError) {
+        if !self.is_closed() {
+            self.events.clear();
+            self.finish(reason);
+        }
+    }
+
+    /// The driver has wrapped the stream in TLS (after `TlsRequested`): our auth line is
+    /// queued, to be sent inside TLS. Does nothing unless TLS was requested.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// c.tls_established(); // not requested: ignored
+    /// assert!(!c.is_closed());
+    /// # }
+    /// ```
+    pub fn tls_established(&mut self) {
+        match std::mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::AwaitTls(remote) => {
+                debug!(node = %self.config.node_id, "TLS established, authenticating inside");
+                self.tls_active = true;
+                match self.queue_auth_line(&remote) {
+                    Ok(send) => self.phase = Phase::Auth { send },
+                    Err(e) => self.finish(e.into()),
+                }
+            }
+            other => self.phase = other,
+        }
+    }
+
+    /// Whether authentication succeeded (stays true after a later close).
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// assert!(!c.is_authenticated());
+    /// # }
+    /// ```
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated
+    }
+
+    /// Whether the connection is over (`Closed` has been emitted).
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let c = Connection::new(Arc::new(ConnConfig::new("a", None)), &[0; 66], now);
+    /// assert!(c.is_closed()); // no secret and no TLS
+    /// # }
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// The remote's node ID, once its greeting line 1 passed the checks.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// c.handle_input(b"aemp;1;b;hmac_sha3_512;cbor\n");
+    /// assert_eq!(c.remote_node_id(), Some("b"));
+    /// # }
+    /// ```
+    pub fn remote_node_id(&self) -> Option<&str> {
+        self.remote_node.as_deref()
+    }
+
+    /// Handles complete lines while in a line-oriented phase, then hands any bytes after
+    /// the auth line to the data phase.
+    fn process_lines(&mut self) {
+        while matches!(
+            self.phase,
+            Phase::Greeting | Phase::Nonce(_) | Phase::Auth { .. }
+        ) {
+            let line = match self.lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => return,
+                Err(e) => return self.finish(e.into()),
+            };
+            let next = match std::mem::replace(&mut self.phase, Phase::Closed) {
+                Phase::Greeting => self.on_greeting(line),
+                Phase::Nonce(remote) => self.on_nonce(remote, line),
+                Phase::Auth { send } => self.on_auth_line(send, &line),
+                other => Ok(other),
+            };
+            match next {
+                Ok(phase) => self.phase = phase,
+                Err(e) => return self.finish(e.into()),
+            }
+        }
+        if matches!(self.phase, Phase::Data { .. }) {
+            let rest = self.lines.take_rest();
+            if !rest.is_empty() {
+                self.decode(&rest);
+            }
+        }
+    }
+
+    fn on_greeting(&mut self, line: Vec<u8>) -> Result<Phase, HandshakeError> {
+        let remote = Greeting::parse(&line)?;
+        // A reflected line 1 is judged after line 2 (echo attack or talking to ourselves).
+        if remote.node_id == self.config.node_id && line != self.local[0] {
+            return Err(HandshakeError::SelfConnection);
+        }
+        debug!(node = %self.config.node_id, remote = %remote.node_id, "aemp greeting line 1 received");
+        self.remote_node = Some(remote.node_id.clone());
+        self.remote[0] = line;
+        Ok(Phase::Nonce(remote))
+    }
+
+    fn on_nonce(&mut self, remote: Greeting, line: Vec<u8>) -> Result<Phase, HandshakeError> {
+        if self.remote[0] == self.local[0] {
+            return Err(if line == self.local[1] {
+                HandshakeError::EchoAttack
+            } else {
+                HandshakeError::SelfConnection
+            });
+        }
+        self.remote[1] = line;
+        self.events.push_back(ConnEvent::Greeted {
+            node_id: remote.node_id.clone(),
+            kv: remote.kv.clone(),
+        });
+        if self.config.tls && remote.wants_tls() {
+            let role = if self.local[1] < self.remote[1] {
+                TlsRole::Client
+            } else {
+                TlsRole::Server
+            };
+            debug!(node = %self.config.node_id, ?role, "both sides want TLS");
+            let leftover = self.lines.take_rest();
+            self.events
+                .push_back(ConnEvent::TlsRequested { role, leftover });
+            return Ok(Phase::AwaitTls(remote));
+        }
+        let send = self.queue_auth_line(&remote)?;
+        Ok(Phase::Auth { send })
+    }
+
+    /// Chooses method and framing from the remote's greeting and queues our auth line.
+    fn queue_auth_line(&mut self, remote: &Greeting) -> Result<Framing, HandshakeError> {
+        let cfg = &self.config;
+        let method = choose_method(
+            &remote.auth_accept,
+            &cfg.auth_offer,
+            cfg.secret.is_some(),
+            self.tls_active,
+        )?;
+        let framing = choose_framing(&remote.framings, &cfg.framings)?;
+        let line = auth_line(method, cfg.secret.as_deref(), self.transcript(), framing)?;
+        debug!(node = %cfg.node_id, method = method.name(), framing = framing.name(), "auth line queued");
+        self.out.extend_from_slice(line.as_bytes());
+        self.out.push(b'\n');
+        Ok(framing)
+    }
+
+    fn on_auth_line(&mut self, send: Framing, line: &[u8]) -> Result<Phase, HandshakeError> {
+        let cfg = &self.config;
+        let policy = AuthPolicy {
+            secret: cfg.secret.as_deref(),
+            accept: &cfg.auth_accept,
+            framings: &cfg.framings,
+            tls_active: self.tls_active,
+        };
+        let verified = verify_auth_line(line, self.transcript(), policy)?;
+        let decoder = verified.framing.decoder(cfg.limits);
+        debug!(
+            node = %cfg.node_id,
+            remote = self.remote_node.as_deref().unwrap_or_default(),
+            method = verified.method.name(),
+            "authenticated"
+        );
+        self.authenticated = true;
+        self.events.push_back(ConnEvent::Authenticated {
+            send_framing: send,
+            recv_framing: verified.framing,
+            method: verified.method.name().to_owned(),
+        });
+        for packet in self.held.drain(..) {
+            send.encode(&packet, &mut self.out);
+        }
+        Ok(Phase::Data { send, decoder })
+    }
+
+    /// Feeds data-phase bytes to the decoder and reports every complete packet.
+    fn decode(&mut self, data: &[u8]) {
+        let Phase::Data { decoder, .. } = &mut self.phase else {
+            return;
+        };
+        decoder.feed(data);
+        let error = loop {
+            match decoder.next_packet() {
+                Ok(Some(packet)) => self.events.push_back(ConnEvent::Packet(packet)),
+                Ok(None) => return,
+                Err(e) => break e,
+            }
+        };
+        self.finish(error.into());
+    }
+
+    fn transcript(&self) -> Transcript<'_> {
+        Transcript {
+            local: [&self.local[0], &self.local[1]],
+            remote: [&self.remote[0], &self.remote[1]],
+        }
+    }
+
+    /// Ends the connection: nothing more is sent or reported after `Closed(reason)`.
+    fn finish(&mut self, reason: ConnError) {
+        debug!(node = %self.config.node_id, remote = ?self.remote_node, %reason, "connection closed");
+        self.phase = Phase::Closed;
+        self.out = Vec::new();
+        self.held = Vec::new();
+        self.lines.take_rest();
+        self.events.push_back(ConnEvent::Closed(reason));
+    }
+}
+
+/// Whether a handshake can start with this configuration and nonce.
+fn check_start(config: &ConnConfig, nonce: &[u8]) -> Result<(), ConfigError> {
+    config.validate()?;
+    if nonce.len() < MIN_NONCE_LEN {
+        return Err(ConfigError::ShortNonce {
+            len: nonce.len(),
+            min: MIN_NONCE_LEN,
+        });
+    }
+    Ok(())
+}
