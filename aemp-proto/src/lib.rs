@@ -7,6 +7,7 @@
 
 pub mod conn;
 pub mod handshake;
+pub mod node;
 pub mod wire;
 
 pub use wire::{DecodeError, DecodeLimits, FrameDecoder, Framing, Value};

@@ -1,0 +1,579 @@
+//! The directory and distributed database: the slave role and the global role.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use super::db::{family_from_value, family_to_value, key_string, keys_from_value, Db, Family, FamilyDiff};
+use super::{split_port_id, DbChange, DbQuery, NodeCore, Output, RequestId, WatchId};
+use crate::Value;
+
+/// The family that maps node IDs to their bind addresses.
+const ADDRESSES: &str = "'l";
+/// The family that lists global nodes.
+const GLOBALS: &str = "'g";
+
+/// Database and directory state of one node.
+#[derive(Debug, Default)]
+pub(super) struct Directory {
+    pub(super) global: bool,
+    me: String,
+    /// Entries this node owns.
+    local: Db,
+    /// Slave role: the global node all database traffic goes to.
+    master: Option<String>,
+    /// Nodes that announced themselves with `g_global`.
+    globals: BTreeSet<String>,
+    /// Lookups waiting for `g_found`.
+    finds: BTreeSet<String>,
+    /// Queries waiting for `g_reply`: id -> (kind, family).
+    queries: BTreeMap<u64, (DbQuery, String)>,
+    /// Local watches: id -> family.
+    watches: BTreeMap<WatchId, String>,
+    /// Watches that got their first notification.
+    primed: HashSet<WatchId>,
+    /// Slave role: contents of watched families as last told by the master.
+    cache: HashMap<String, Family>,
+    /// Global role: every node's own entries (ours, our slaves', other globals' g_set).
+    sources: BTreeMap<String, Db>,
+    /// Global role: the union of all sources.
+    merged: Db,
+    /// Global role: family -> remote nodes watching it.
+    remote_watchers: HashMap<String, BTreeSet<String>>,
+    /// Global role: nodes that made us their master.
+    slaves: BTreeSet<String>,
+}
+
+impl Directory {
+    pub(super) fn new(me: &str, binds: &[String]) -> Directory {
+        let mut local = Db::default();
+        local.set(
+            ADDRESSES,
+            me.to_owned(),
+            Value::Array(binds.iter().map(|b| Value::from(b.as_str())).collect()),
+        );
+        Directory {
+            me: me.to_owned(),
+            local,
+            ..Directory::default()
+        }
+    }
+
+    /// Rebuilds the merged view of `family` from all sources (ours first, then by node ID).
+    fn recompute(&mut self, family: &str) {
+        let mut fam = Family::new();
+        let mine = self.sources.get(&self.me).into_iter();
+        let others = self.sources.iter().filter(|(n, _)| **n != self.me).map(|(_, db)| db);
+        for db in mine.chain(others) {
+            for (k, v) in db.family(family).into_iter().flatten() {
+                fam.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        if fam.is_empty() {
+            self.merged.families.remove(family);
+        } else {
+            self.merged.families.insert(family.to_owned(), fam);
+        }
+    }
+
+    /// The merged entries of this node and its slaves (what `g_set` carries).
+    fn own_and_slaves(&self) -> Db {
+        let mut db = Db::default();
+        for node in std::iter::once(&self.me).chain(self.slaves.iter()) {
+            for (f, fam) in self.sources.get(node).map(|d| &d.families).into_iter().flatten() {
+                for (k, v) in fam {
+                    db.set(f, k.clone(), v.clone());
+                }
+            }
+        }
+        db
+    }
+
+    fn query_result(&self, family: Option<&Family>, kind: DbQuery) -> Value {
+        let empty = Family::new();
+        let fam = family.unwrap_or(&empty);
+        match kind {
+            DbQuery::Family => family_to_value(fam),
+            DbQuery::Keys => Value::Array(fam.keys().map(|k| Value::from(k.as_str())).collect()),
+            DbQuery::Values => Value::Array(fam.values().cloned().collect()),
+        }
+    }
+}
+
+fn req(tag: &str, args: Vec<Value>) -> Vec<Value> {
+    let mut packet = Vec::with_capacity(args.len() + 2);
+    packet.push(Value::from(""));
+    packet.push(Value::from(tag));
+    packet.extend(args);
+    packet
+}
+
+fn text(v: Option<&Value>) -> String {
+    v.and_then(key_string).unwrap_or_default()
+}
+
+impl NodeCore {
+    /// Sets `family/key` to `value`, owned by this node.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{DbQuery, NodeConfig, NodeCore, Output};
+    /// # use aemp_proto::Value;
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// node.become_global();
+    /// node.db_set("fam", "k", Value::Int(1));
+    /// let id = node.db_query(DbQuery::Keys, "fam");
+    /// assert_eq!(node.poll_output(), Some(Output::DbReply { id, result: Value::Array(vec![Value::from("k")]) }));
+    /// ```
+    pub fn db_set(&mut self, family: &str, key: &str, value: Value) {
+        self.dir.local.set(family, key.to_owned(), value.clone());
+        let set: Family = [(key.to_owned(), value)].into();
+        if self.dir.global {
+            let me = self.node_id().to_owned();
+            self.global_apply(&me, family, set.clone(), Vec::new());
+            self.broadcast_to_globals(family, &set, &[]);
+        } else if let Some(master) = self.dir.master.clone() {
+            self.send_remote(&master, req("g_upd", vec![Value::from(family), family_to_value(&set)]));
+        }
+    }
+
+    /// Deletes keys of `family` owned by this node.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// # use aemp_proto::Value;
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// node.db_set("fam", "k", Value::Null);
+    /// node.db_del("fam", &["k".to_string()]);
+    /// ```
+    pub fn db_del(&mut self, family: &str, keys: &[String]) {
+        for k in keys {
+            self.dir.local.del(family, k);
+        }
+        if self.dir.global {
+            let me = self.node_id().to_owned();
+            self.global_apply(&me, family, Family::new(), keys.to_vec());
+            self.broadcast_to_globals(family, &Family::new(), keys);
+        } else if let Some(master) = self.dir.master.clone() {
+            let keys = Value::Array(keys.iter().map(|k| Value::from(k.as_str())).collect());
+            self.send_remote(&master, req("g_upd", vec![Value::from(family), Value::Null, keys]));
+        }
+    }
+
+    /// Registers the local port `port_id` under `family` with `value`; the entry is removed
+    /// when the port dies. Returns `false` (and registers nothing) for a port that is not a
+    /// live local port.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// # use aemp_proto::Value;
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let p = node.port();
+    /// assert!(node.db_reg("svc", &p, Value::Null));
+    /// assert!(!node.db_reg("svc", "me#gone", Value::Null));
+    /// ```
+    pub fn db_reg(&mut self, family: &str, port_id: &str, value: Value) -> bool {
+        let (node, name) = split_port_id(port_id);
+        if node != self.node_id() || !self.note_registration(name, family) {
+            return false;
+        }
+        self.db_set(family, port_id, value);
+        true
+    }
+
+    /// Asks for the contents of `family`; the answer comes as [`Output::DbReply`].
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{DbQuery, NodeConfig, NodeCore};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let _id = node.db_query(DbQuery::Family, "fam"); // answered once a master is known
+    /// ```
+    pub fn db_query(&mut self, kind: DbQuery, family: &str) -> RequestId {
+        let id = self.next_id();
+        if self.dir.global {
+            let result = self.dir.query_result(self.dir.merged.family(family), kind);
+            self.outputs.push_back(Output::DbReply { id: RequestId(id), result });
+        } else {
+            self.dir.queries.insert(id, (kind, family.to_owned()));
+            if let Some(master) = self.dir.master.clone() {
+                self.send_query(&master, id);
+            }
+        }
+        RequestId(id)
+    }
+
+    /// Watches `family`: the first [`Output::DbChange`] carries the current contents (even
+    /// when empty), later ones what was added, changed or deleted.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// node.become_global();
+    /// let w = node.db_mon("fam");
+    /// assert!(matches!(node.poll_output(), Some(Output::DbChange(c)) if c.watch == w && c.entries.is_empty()));
+    /// ```
+    pub fn db_mon(&mut self, family: &str) -> WatchId {
+        let id = WatchId(self.next_id());
+        let first = !self.dir.watches.values().any(|f| f == family);
+        self.dir.watches.insert(id, family.to_owned());
+        if self.dir.global {
+            let fam = self.dir.merged.family(family).cloned();
+            self.prime_watch(id, family, fam.as_ref());
+        } else if first {
+            if let Some(master) = self.dir.master.clone() {
+                self.send_remote(&master, req("g_mon1", vec![Value::from(family)]));
+            }
+        } else if let Some(fam) = self.dir.cache.get(family).cloned() {
+            self.prime_watch(id, family, Some(&fam));
+        }
+        id
+    }
+
+    /// Stops a watch; the last watch of a family on a slave sends `g_mon0`.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let w = node.db_mon("fam");
+    /// node.db_unmon(w);
+    /// ```
+    pub fn db_unmon(&mut self, id: WatchId) {
+        let Some(family) = self.dir.watches.remove(&id) else {
+            return;
+        };
+        self.dir.primed.remove(&id);
+        if self.dir.watches.values().any(|f| *f == family) {
+            return;
+        }
+        self.dir.cache.remove(&family);
+        if let (false, Some(master)) = (self.dir.global, self.dir.master.clone()) {
+            self.send_remote(&master, req("g_mon0", vec![Value::from(family)]));
+        }
+    }
+
+    /// Starts the global service on this node (seeds do this by themselves).
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// node.become_global();
+    /// assert!(node.is_global());
+    /// ```
+    pub fn become_global(&mut self) {
+        if self.dir.global {
+            return;
+        }
+        tracing::info!("starting global service");
+        self.dir.global = true;
+        self.dir.master = None;
+        let me = self.node_id().to_owned();
+        self.dir.local.set(GLOBALS, me.clone(), Value::Null);
+        let own = self.dir.local.clone();
+        self.replace_source(&me, own);
+        for node in self.up_nodes() {
+            self.send_remote(&node, req("g_global", vec![]));
+        }
+        let finds = std::mem::take(&mut self.dir.finds);
+        for node in finds {
+            let addrs = self.directory_lookup(&node).unwrap_or_default();
+            self.addresses_found(&node, addrs);
+        }
+        for (id, (kind, family)) in std::mem::take(&mut self.dir.queries) {
+            let result = self.dir.query_result(self.dir.merged.family(&family), kind);
+            self.outputs.push_back(Output::DbReply { id: RequestId(id), result });
+        }
+        let watches: Vec<(WatchId, String)> = self.dir.watches.iter().map(|(w, f)| (*w, f.clone())).collect();
+        for (id, family) in watches {
+            let fam = self.dir.merged.family(&family).cloned();
+            self.notify_watch(id, &family, fam.as_ref(), self.dir.cache.get(&family).cloned().as_ref());
+        }
+        self.dir.cache.clear();
+    }
+
+    /// The addresses of `node` when this node can answer by itself (global role).
+    pub(super) fn directory_lookup(&self, node: &str) -> Option<Vec<String>> {
+        if !self.dir.global {
+            return None;
+        }
+        let addrs = self
+            .dir
+            .merged
+            .family(ADDRESSES)
+            .and_then(|f| f.get(node))
+            .map(|v| keys_from_value(v))
+            .unwrap_or_default();
+        Some(addrs)
+    }
+
+    /// Asks the master for the addresses of `node` (now, or once a master is known).
+    pub(super) fn request_find(&mut self, node: &str) {
+        self.dir.finds.insert(node.to_owned());
+        if let Some(master) = self.dir.master.clone() {
+            self.send_remote(&master, req("g_find", vec![Value::from(node)]));
+        }
+    }
+
+    pub(super) fn directory_node_up(&mut self, node: &str) {
+        if self.dir.global {
+            self.send_remote(node, req("g_global", vec![]));
+        }
+        if self.is_seed_node(node) {
+            self.send_remote(node, req("g_slave", vec![]));
+        }
+    }
+
+    pub(super) fn directory_node_down(&mut self, node: &str) {
+        self.dir.globals.remove(node);
+        if self.dir.global {
+            for watchers in self.dir.remote_watchers.values_mut() {
+                watchers.remove(node);
+            }
+            self.dir.remote_watchers.retain(|_, w| !w.is_empty());
+            let was_slave = self.dir.slaves.remove(node);
+            if let Some(db) = self.dir.sources.get(node).cloned() {
+                for (family, fam) in db.families {
+                    let keys: Vec<String> = fam.into_keys().collect();
+                    self.global_apply(node, &family, Family::new(), keys.clone());
+                    if was_slave {
+                        self.broadcast_to_globals(&family, &Family::new(), &keys);
+                    }
+                }
+            }
+            self.dir.sources.remove(node);
+        } else if self.dir.master.as_deref() == Some(node) {
+            tracing::info!(%node, "master is down");
+            self.dir.master = None;
+            if let Some(next) = self.dir.globals.iter().next().cloned() {
+                self.set_master(&next);
+            }
+        }
+    }
+
+    fn set_master(&mut self, master: &str) {
+        tracing::info!(%master, "using master");
+        self.dir.master = Some(master.to_owned());
+        let db = self.dir.local.to_value();
+        self.send_remote(master, req("g_slave", vec![db]));
+        let families: BTreeSet<String> = self.dir.watches.values().cloned().collect();
+        for family in families {
+            self.send_remote(master, req("g_mon1", vec![Value::from(family)]));
+        }
+        let ids: Vec<u64> = self.dir.queries.keys().copied().collect();
+        for id in ids {
+            self.send_query(master, id);
+        }
+        let finds: Vec<String> = self.dir.finds.iter().cloned().collect();
+        for node in finds {
+            self.send_remote(master, req("g_find", vec![Value::from(node)]));
+        }
+    }
+
+    fn send_query(&mut self, master: &str, id: u64) {
+        if let Some((kind, family)) = self.dir.queries.get(&id).cloned() {
+            let packet = req(kind.request(), vec![Value::from(family), Value::from(id.to_string())]);
+            self.send_remote(master, packet);
+        }
+    }
+
+    /// A `g_...` request from `from`.
+    pub(super) fn handle_global_request(&mut self, from: &str, tag: &str, args: Vec<Value>) {
+        match tag {
+            "g_slave" => {
+                self.become_global();
+                if let Some(db) = args.first() {
+                    self.dir.slaves.insert(from.to_owned());
+                    let db = Db::from_value(db);
+                    for (family, fam) in &db.families {
+                        self.broadcast_to_globals(family, fam, &[]);
+                    }
+                    self.replace_source(from, db);
+                }
+            }
+            "g_global" => {
+                self.dir.globals.insert(from.to_owned());
+                if self.dir.global {
+                    let db = self.dir.own_and_slaves().to_value();
+                    self.send_remote(from, req("g_set", vec![db]));
+                } else if self.dir.master.is_none() {
+                    self.set_master(from);
+                }
+            }
+            "g_set" if self.dir.global => self.replace_source(from, Db::from_value(args.first().unwrap_or(&Value::Null))),
+            "g_upd" if self.dir.global => {
+                let family = text(args.first());
+                let set = family_from_value(args.get(1).unwrap_or(&Value::Null));
+                let del = keys_from_value(args.get(2).unwrap_or(&Value::Null));
+                self.global_apply(from, &family, set.clone(), del.clone());
+                if self.dir.slaves.contains(from) {
+                    self.broadcast_to_globals(&family, &set, &del);
+                }
+            }
+            "g_find" => {
+                let node = text(args.first());
+                let found = if node == self.node_id() {
+                    Some(self.cfg.binds.clone())
+                } else {
+                    self.directory_lookup(&node).filter(|a| !a.is_empty())
+                };
+                let binds = found.map_or(Value::Null, |a| Value::Array(a.into_iter().map(Value::from).collect()));
+                self.send_remote(from, req("g_found", vec![Value::from(node), binds]));
+            }
+            "g_found" => {
+                let node = text(args.first());
+                self.dir.finds.remove(&node);
+                let addrs = keys_from_value(args.get(1).unwrap_or(&Value::Null));
+                self.addresses_found(&node, addrs);
+            }
+            "g_db_family" | "g_db_keys" | "g_db_values" => {
+                let kind = match tag {
+                    "g_db_family" => DbQuery::Family,
+                    "g_db_keys" => DbQuery::Keys,
+                    _ => DbQuery::Values,
+                };
+                let family = text(args.first());
+                let id = args.get(1).cloned().unwrap_or(Value::Null);
+                let result = self.dir.query_result(self.dir.merged.family(&family), kind);
+                self.send_remote(from, req("g_reply", vec![id, result]));
+            }
+            "g_reply" => {
+                let id = args.first().and_then(Value::as_i64).unwrap_or(-1);
+                if let Ok(id) = u64::try_from(id) {
+                    if self.dir.queries.remove(&id).is_some() {
+                        let result = args.get(1).cloned().unwrap_or(Value::Null);
+                        self.outputs.push_back(Output::DbReply { id: RequestId(id), result });
+                    }
+                }
+            }
+            "g_mon1" => {
+                let family = text(args.first());
+                self.dir.remote_watchers.entry(family.clone()).or_default().insert(from.to_owned());
+                let fam = self.dir.merged.family(&family).map(family_to_value).unwrap_or(Value::Map(Vec::new()));
+                self.send_remote(from, req("g_chg1", vec![Value::from(family), fam]));
+            }
+            "g_mon0" => {
+                let family = text(args.first());
+                if let Some(w) = self.dir.remote_watchers.get_mut(&family) {
+                    w.remove(from);
+                    if w.is_empty() {
+                        self.dir.remote_watchers.remove(&family);
+                    }
+                }
+            }
+            "g_chg1" => {
+                let family = text(args.first());
+                let fam = family_from_value(args.get(1).unwrap_or(&Value::Null));
+                self.cache_changed(&family, fam);
+            }
+            "g_chg2" => {
+                let family = text(args.first());
+                let mut fam = self.dir.cache.get(&family).cloned().unwrap_or_default();
+                for (k, v) in family_from_value(args.get(1).unwrap_or(&Value::Null)) {
+                    fam.insert(k, v);
+                }
+                for k in keys_from_value(args.get(2).unwrap_or(&Value::Null)) {
+                    fam.remove(&k);
+                }
+                self.cache_changed(&family, fam);
+            }
+            _ => tracing::debug!(%from, %tag, "global request ignored"),
+        }
+    }
+
+    /// Slave role: the master told us the new contents of a watched family.
+    fn cache_changed(&mut self, family: &str, fam: Family) {
+        let ids: Vec<WatchId> = self.dir.watches.iter().filter(|(_, f)| *f == family).map(|(w, _)| *w).collect();
+        if ids.is_empty() {
+            return;
+        }
+        let old = self.dir.cache.insert(family.to_owned(), fam.clone());
+        for id in ids {
+            self.notify_watch(id, family, Some(&fam), old.as_ref());
+        }
+    }
+
+    fn prime_watch(&mut self, id: WatchId, family: &str, fam: Option<&Family>) {
+        self.notify_watch(id, family, fam, None);
+    }
+
+    /// Tells watch `id` about the change from `old` to `new` (everything, the first time).
+    fn notify_watch(&mut self, id: WatchId, family: &str, new: Option<&Family>, old: Option<&Family>) {
+        let first = self.dir.primed.insert(id);
+        let diff = FamilyDiff::between(if first { None } else { old }, new);
+        if !first && diff.is_empty() {
+            return;
+        }
+        self.outputs.push_back(Output::DbChange(DbChange {
+            watch: id,
+            family: family.to_owned(),
+            entries: new.map(|f| f.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+            added: diff.added,
+            changed: diff.changed,
+            deleted: diff.deleted,
+        }));
+    }
+
+    /// Global role: replaces everything `source` owns.
+    fn replace_source(&mut self, source: &str, db: Db) {
+        let old = self.dir.sources.insert(source.to_owned(), db.clone()).unwrap_or_default();
+        let families: BTreeSet<String> = old.families.keys().chain(db.families.keys()).cloned().collect();
+        for family in families {
+            let before = self.dir.merged.family(&family).cloned();
+            self.dir.recompute(&family);
+            self.announce(&family, before.as_ref());
+        }
+    }
+
+    /// Global role: applies an update of `source`'s entries and tells watchers.
+    fn global_apply(&mut self, source: &str, family: &str, set: Family, del: Vec<String>) {
+        let before = self.dir.merged.family(family).cloned();
+        let db = self.dir.sources.entry(source.to_owned()).or_default();
+        db.update(family, set, &del);
+        if db.families.is_empty() && source != self.dir.me {
+            self.dir.sources.remove(source);
+        }
+        self.dir.recompute(family);
+        self.announce(family, before.as_ref());
+    }
+
+    /// Global role: tells local and remote watchers of `family` what changed since `before`.
+    fn announce(&mut self, family: &str, before: Option<&Family>) {
+        let after = self.dir.merged.family(family).cloned();
+        let diff = FamilyDiff::between(before, after.as_ref());
+        if diff.is_empty() {
+            return;
+        }
+        if let Some(watchers) = self.dir.remote_watchers.get(family).cloned() {
+            let fam = after.clone().unwrap_or_default();
+            let set: Family = diff.added.iter().chain(&diff.changed).filter_map(|k| Some((k.clone(), fam.get(k)?.clone()))).collect();
+            let del = Value::Array(diff.deleted.iter().map(|k| Value::from(k.as_str())).collect());
+            for node in watchers {
+                let packet = req("g_chg2", vec![Value::from(family), family_to_value(&set), del.clone()]);
+                self.send_remote(&node, packet);
+            }
+        }
+        let ids: Vec<WatchId> = self.dir.watches.iter().filter(|(_, f)| *f == family).map(|(w, _)| *w).collect();
+        for id in ids {
+            self.notify_watch(id, family, after.as_ref(), before);
+        }
+    }
+
+    /// Global role: forwards an update to every other global node.
+    fn broadcast_to_globals(&mut self, family: &str, set: &Family, del: &[String]) {
+        let globals: Vec<String> = self.dir.globals.iter().filter(|g| self.node_is_up(g)).cloned().collect();
+        for g in globals {
+            let del = Value::Array(del.iter().map(|k| Value::from(k.as_str())).collect());
+            self.send_remote(&g, req("g_upd", vec![Value::from(family), family_to_value(set), del]));
+        }
+    }
+}

@@ -1,0 +1,581 @@
+//! Connections and peers: connecting, the handshake outcome, queues, keepalive, loss.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use smallvec::SmallVec;
+
+use super::{transport_error, ConnId, MonitorId, NodeCore, Output};
+use crate::conn::{ConnError, ConnEvent, Connection};
+use crate::HandshakeError;
+use crate::Value;
+
+/// One byte stream and what the core knows about it.
+#[derive(Debug)]
+pub(super) struct Link {
+    pub(super) conn: Connection,
+    /// The remote node, once greeted.
+    pub(super) node: Option<String>,
+    /// We opened it.
+    pub(super) outgoing: bool,
+    /// The seed (index into `seeds`) this stream was opened for.
+    pub(super) seed: Option<usize>,
+    /// The driver reported the stream open (always true for accepted streams).
+    pub(super) open: bool,
+    pub(super) last_rx: Instant,
+    pub(super) last_tx: Instant,
+    /// The peer has sent us a keepalive, so its silence is meaningful.
+    pub(super) peer_keeps_alive: bool,
+}
+
+/// What the core knows about one remote node.
+#[derive(Debug, Default)]
+pub(super) struct Peer {
+    /// The established connection.
+    pub(super) up: Option<ConnId>,
+    /// Trying to connect.
+    pub(super) connecting: Option<Connecting>,
+    /// Packets waiting for the connection.
+    pub(super) queue: Vec<Vec<Value>>,
+    /// Our monitors on its ports: port name -> monitors.
+    pub(super) monitored: HashMap<String, SmallVec<[MonitorId; 2]>>,
+    /// Our ports it monitors.
+    pub(super) watching: HashSet<String>,
+}
+
+/// An attempt to reach a node.
+#[derive(Debug)]
+pub(super) struct Connecting {
+    deadline: Instant,
+    next_try: Instant,
+    next_addr: usize,
+    addrs: Vec<String>,
+    /// A `g_find` is outstanding.
+    pub(super) looking_up: bool,
+}
+
+/// One configured seed address.
+#[derive(Debug)]
+pub(super) struct Seed {
+    addr: String,
+    conn: Option<ConnId>,
+    /// The node found at this address.
+    pub(super) node: Option<String>,
+    next_try: Instant,
+    backoff: Duration,
+    /// The address is our own node.
+    is_self: bool,
+}
+
+impl Seed {
+    pub(super) fn new(addr: String, now: Instant) -> Seed {
+        Seed {
+            addr,
+            conn: None,
+            node: None,
+            next_try: now,
+            backoff: Duration::ZERO,
+            is_self: false,
+        }
+    }
+
+    fn wanted(&self) -> bool {
+        !self.is_self && self.conn.is_none() && self.node.is_none()
+    }
+}
+
+impl NodeCore {
+    /// The driver accepted an incoming stream; returns the ID to report its bytes under.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], Instant::now());
+    /// let c = node.accept(Instant::now());
+    /// assert!(matches!(node.poll_output(), Some(Output::Transmit { conn, .. }) if conn == c));
+    /// ```
+    pub fn accept(&mut self, now: Instant) -> ConnId {
+        self.advance(now);
+        let id = self.new_link(false, None);
+        self.dirty.push(id);
+        id
+    }
+
+    /// The stream the core asked for with [`Output::Connect`] is open.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
+    /// let now = Instant::now();
+    /// let mut cfg = NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec())));
+    /// cfg.seeds = vec!["127.0.0.1:4040".into()];
+    /// let mut node = NodeCore::new(cfg, &[0; 32], now);
+    /// node.handle_timeout(now);
+    /// let Some(Output::Connect { conn, .. }) = node.poll_output() else { panic!() };
+    /// node.conn_connected(conn, now);
+    /// assert!(matches!(node.poll_output(), Some(Output::Transmit { .. })));
+    /// ```
+    pub fn conn_connected(&mut self, conn: ConnId, now: Instant) {
+        self.advance(now);
+        if let Some(link) = self.links.get_mut(&conn) {
+            link.open = true;
+            self.dirty.push(conn);
+        }
+    }
+
+    /// Bytes arrived on a stream (after TLS: the decrypted bytes).
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
+    /// let now = Instant::now();
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// let c = node.accept(now);
+    /// node.conn_input(c, b"garbage\n", now);
+    /// let outs: Vec<_> = std::iter::from_fn(|| node.poll_output()).collect();
+    /// assert!(outs.contains(&Output::Close { conn: c }));
+    /// ```
+    pub fn conn_input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
+        self.advance(now);
+        let Some(link) = self.links.get_mut(&conn) else {
+            return;
+        };
+        link.last_rx = now;
+        link.conn.handle_input(data);
+        self.process_conn_events(conn);
+    }
+
+    /// The stream of `conn` ended or failed (or could not be opened).
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let now = Instant::now();
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// let c = node.accept(now);
+    /// node.conn_closed(c, "connection reset", now);
+    /// ```
+    pub fn conn_closed(&mut self, conn: ConnId, why: &str, now: Instant) {
+        self.advance(now);
+        if let Some(link) = self.links.get_mut(&conn) {
+            link.conn.close(ConnError::Local(why.to_owned()));
+            self.process_conn_events(conn);
+        }
+    }
+
+    /// The driver finished wrapping `conn` in TLS after [`Output::StartTls`].
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore, ConnId};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], Instant::now());
+    /// node.conn_tls_established(ConnId(99)); // unknown connections are ignored
+    /// ```
+    pub fn conn_tls_established(&mut self, conn: ConnId) {
+        if let Some(link) = self.links.get_mut(&conn) {
+            link.conn.tls_established();
+            self.process_conn_events(conn);
+        }
+    }
+
+    fn new_link(&mut self, outgoing: bool, seed: Option<usize>) -> ConnId {
+        let id = ConnId(self.next_id());
+        let mut nonce = [0u8; 66];
+        self.rng.fill(&mut nonce);
+        let conn = Connection::new(self.cfg.conn.clone(), &nonce, self.now);
+        self.links.insert(
+            id,
+            Link {
+                conn,
+                node: None,
+                outgoing,
+                seed,
+                open: !outgoing,
+                last_rx: self.now,
+                last_tx: self.now,
+                peer_keeps_alive: false,
+            },
+        );
+        id
+    }
+
+    fn open_link(&mut self, addr: &str, seed: Option<usize>) -> ConnId {
+        let id = self.new_link(true, seed);
+        tracing::debug!(%addr, conn = id.0, "connecting");
+        self.outputs.push_back(Output::Connect {
+            conn: id,
+            addr: addr.to_owned(),
+        });
+        id
+    }
+
+    fn process_conn_events(&mut self, id: ConnId) {
+        loop {
+            let Some(link) = self.links.get_mut(&id) else {
+                return;
+            };
+            let Some(event) = link.conn.poll_event() else {
+                break;
+            };
+            match event {
+                ConnEvent::Greeted { node_id, .. } => self.on_greeted(id, node_id),
+                ConnEvent::TlsRequested { role, leftover } => {
+                    self.outputs.push_back(Output::StartTls {
+                        conn: id,
+                        role,
+                        leftover,
+                    });
+                }
+                ConnEvent::Authenticated { .. } => self.on_authenticated(id),
+                ConnEvent::Packet(packet) => self.on_packet(id, packet),
+                ConnEvent::Closed(err) => {
+                    self.on_link_closed(id, err);
+                    return;
+                }
+            }
+        }
+        self.dirty.push(id);
+    }
+
+    /// The remote greeting passed the checks: refuse a second connection to a node.
+    fn on_greeted(&mut self, id: ConnId, node: String) {
+        let me = self.node_id().to_owned();
+        let Some(link) = self.links.get_mut(&id) else {
+            return;
+        };
+        link.node = Some(node.clone());
+        let outgoing = link.outgoing;
+        if let Some(seed) = link.seed {
+            self.seeds[seed].node = Some(node.clone());
+        }
+        let peer_up = self.peers.get(&node).is_some_and(|p| p.up.is_some());
+        let rival = self
+            .links
+            .iter()
+            .find(|(other, l)| **other != id && l.node.as_deref() == Some(&node))
+            .map(|(other, l)| (*other, l.outgoing));
+        if peer_up {
+            self.refuse(id, ConnError::AlreadyConnected);
+        } else if let Some((other, other_outgoing)) = rival {
+            // Two streams to one node in handshake: keep the one opened by the node with
+            // the lower ID (both sides decide alike); of two of ours, keep the older.
+            let keep_ours = me < node;
+            let drop_this = if outgoing == other_outgoing {
+                true
+            } else {
+                outgoing != keep_ours
+            };
+            let loser = if drop_this { id } else { other };
+            self.refuse(loser, ConnError::AlreadyConnected);
+        }
+    }
+
+    fn refuse(&mut self, id: ConnId, why: ConnError) {
+        if let Some(link) = self.links.get_mut(&id) {
+            link.conn.close(why);
+            self.process_conn_events(id);
+        }
+    }
+
+    fn on_authenticated(&mut self, id: ConnId) {
+        let Some(node) = self.links.get(&id).and_then(|l| l.node.clone()) else {
+            return;
+        };
+        let peer = self.peers.entry(node.clone()).or_default();
+        if peer.up.is_some() {
+            self.refuse(id, ConnError::AlreadyConnected);
+            return;
+        }
+        peer.up = Some(id);
+        peer.connecting = None;
+        let queue = std::mem::take(&mut peer.queue);
+        let others: Vec<ConnId> = self
+            .links
+            .iter()
+            .filter(|(other, l)| **other != id && l.node.as_deref() == Some(&node))
+            .map(|(other, _)| *other)
+            .collect();
+        for other in others {
+            self.refuse(other, ConnError::AlreadyConnected);
+        }
+        tracing::info!(%node, "node is up");
+        self.outputs.push_back(Output::NodeUp { node: node.clone() });
+        self.directory_node_up(&node);
+        if let Some(link) = self.links.get_mut(&id) {
+            for packet in queue {
+                link.conn.send(&packet);
+            }
+        }
+        self.dirty.push(id);
+    }
+
+    fn on_packet(&mut self, id: ConnId, packet: Vec<Value>) {
+        let Some(link) = self.links.get_mut(&id) else {
+            return;
+        };
+        if packet.is_empty() {
+            link.peer_keeps_alive = true;
+            return;
+        }
+        let Some(node) = link.node.clone() else {
+            return;
+        };
+        self.handle_remote_packet(&node, packet);
+    }
+
+    fn on_link_closed(&mut self, id: ConnId, err: ConnError) {
+        let Some(link) = self.links.remove(&id) else {
+            return;
+        };
+        self.outputs.push_back(Output::Close { conn: id });
+        if let Some(seed) = link.seed {
+            self.seed_link_closed(seed, &err);
+        }
+        let Some(node) = link.node else {
+            tracing::debug!(conn = id.0, error = %err, "connection closed before greeting");
+            return;
+        };
+        let was_up = self.peers.get(&node).is_some_and(|p| p.up == Some(id));
+        if was_up {
+            tracing::info!(%node, error = %err, "node is down");
+            self.node_down(&node, transport_error(&node, &err.to_string()));
+        } else {
+            tracing::debug!(%node, conn = id.0, error = %err, "connection attempt ended");
+        }
+    }
+
+    fn seed_link_closed(&mut self, seed: usize, err: &ConnError) {
+        let s = &mut self.seeds[seed];
+        s.conn = None;
+        if matches!(err, ConnError::Handshake(HandshakeError::SelfConnection)) {
+            s.is_self = true;
+            tracing::debug!(addr = %s.addr, "seed is this node");
+            self.become_global();
+            return;
+        }
+        let up = s.node.as_ref().is_some_and(|n| self.peers.get(n).is_some_and(|p| p.up.is_some()));
+        if !up {
+            s.node = None;
+            self.schedule_seed_retry(seed);
+        }
+    }
+
+    fn schedule_seed_retry(&mut self, seed: usize) {
+        let cap = self.cfg.monitor_timeout;
+        let s = &mut self.seeds[seed];
+        s.backoff = if s.backoff.is_zero() {
+            Duration::from_secs_f64(self.rng.range_f64(0.6, 1.2))
+        } else {
+            (s.backoff * 2).min(cap)
+        };
+        s.next_try = self.now + s.backoff;
+    }
+
+    /// The established connection to `node` is gone: drop its queue, fire its monitors.
+    pub(super) fn node_down(&mut self, node: &str, reason: Vec<Value>) {
+        if let Some(peer) = self.peers.get_mut(node) {
+            peer.up = None;
+            peer.queue.clear();
+        }
+        self.fire_remote_monitors(node, &reason);
+        self.outputs.push_back(Output::NodeDown {
+            node: node.to_owned(),
+            reason,
+        });
+        for i in 0..self.seeds.len() {
+            if self.seeds[i].node.as_deref() == Some(node) && self.seeds[i].conn.is_none() {
+                self.seeds[i].node = None;
+                self.schedule_seed_retry(i);
+            }
+        }
+        self.directory_node_down(node);
+        self.forget_idle_peer(node);
+    }
+
+    /// Drops the record of a node that holds nothing any more.
+    pub(super) fn forget_idle_peer(&mut self, node: &str) {
+        let idle = self.peers.get(node).is_some_and(|p| {
+            p.up.is_none()
+                && p.connecting.is_none()
+                && p.queue.is_empty()
+                && p.monitored.is_empty()
+                && p.watching.is_empty()
+        });
+        if idle {
+            self.peers.remove(node);
+        }
+    }
+
+    /// Sends a packet to a remote node: now, or once it is connected.
+    pub(super) fn send_remote(&mut self, node: &str, packet: Vec<Value>) {
+        let peer = self.peers.entry(node.to_owned()).or_default();
+        if let Some(id) = peer.up {
+            if let Some(link) = self.links.get_mut(&id) {
+                link.conn.send(&packet);
+                link.last_tx = self.now;
+                self.dirty.push(id);
+            }
+            return;
+        }
+        if peer.queue.len() >= self.cfg.max_queued_packets {
+            tracing::warn!(%node, limit = self.cfg.max_queued_packets, "send queue full; counting as a connection failure");
+            peer.queue.clear();
+            peer.connecting = None;
+            self.fire_remote_monitors(node, &transport_error(node, "send queue overflow"));
+            self.forget_idle_peer(node);
+            return;
+        }
+        peer.queue.push(packet);
+        if peer.connecting.is_none() {
+            peer.connecting = Some(Connecting {
+                deadline: self.now + self.cfg.monitor_timeout,
+                next_try: self.now,
+                next_addr: 0,
+                addrs: Vec::new(),
+                looking_up: false,
+            });
+            self.start_lookup(node);
+        }
+    }
+
+    /// Begins finding the addresses of `node` (directory or master).
+    fn start_lookup(&mut self, node: &str) {
+        if let Some(addrs) = self.directory_lookup(node) {
+            self.addresses_found(node, addrs);
+        } else if let Some(c) = self.peers.get_mut(node).and_then(|p| p.connecting.as_mut()) {
+            c.looking_up = true;
+            let node = node.to_owned();
+            self.request_find(&node);
+        }
+    }
+
+    /// The addresses of `node` are known (from the directory or `g_found`).
+    pub(super) fn addresses_found(&mut self, node: &str, addrs: Vec<String>) {
+        if let Some(c) = self.peers.get_mut(node).and_then(|p| p.connecting.as_mut()) {
+            c.looking_up = false;
+            if !addrs.is_empty() {
+                c.addrs = addrs;
+                c.next_try = c.next_try.min(self.now);
+            }
+        }
+    }
+
+    pub(super) fn flush_transmits(&mut self) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
+        for id in dirty.drain(..) {
+            let Some(link) = self.links.get_mut(&id) else {
+                continue;
+            };
+            if !link.open {
+                continue;
+            }
+            let mut data = Vec::new();
+            if link.conn.poll_transmit(&mut data) {
+                link.last_tx = self.now;
+                self.outputs.push_back(Output::Transmit { conn: id, data });
+            }
+        }
+        self.dirty = dirty;
+    }
+
+    pub(super) fn links_timeout(&self) -> Option<Instant> {
+        let links = self.links.values().flat_map(|l| {
+            let keepalive = l
+                .conn
+                .is_authenticated()
+                .then(|| l.last_tx + self.cfg.keepalive_interval);
+            let silence = (l.conn.is_authenticated() && l.peer_keeps_alive)
+                .then(|| l.last_rx + self.cfg.monitor_timeout);
+            [l.conn.poll_timeout(), keepalive, silence]
+        });
+        let peers = self.peers.values().filter_map(|p| p.connecting.as_ref()).flat_map(|c| {
+            let retry = (!c.addrs.is_empty() || !c.looking_up).then_some(c.next_try);
+            [Some(c.deadline), retry]
+        });
+        let seeds = self.seeds.iter().filter(|s| s.wanted()).map(|s| Some(s.next_try));
+        links.chain(peers).chain(seeds).flatten().min()
+    }
+
+    pub(super) fn links_handle_timeout(&mut self) {
+        let now = self.now;
+        let ids: Vec<ConnId> = self.links.keys().copied().collect();
+        for id in ids {
+            let Some(link) = self.links.get_mut(&id) else {
+                continue;
+            };
+            link.conn.handle_timeout(now);
+            if link.conn.is_authenticated() {
+                if link.peer_keeps_alive && now >= link.last_rx + self.cfg.monitor_timeout {
+                    link.conn.close(ConnError::Local("peer silent for monitor_timeout".into()));
+                } else if now >= link.last_tx + self.cfg.keepalive_interval {
+                    link.conn.send(&[]);
+                    link.last_tx = now;
+                }
+            }
+            self.process_conn_events(id);
+        }
+        self.connect_attempts();
+        for i in 0..self.seeds.len() {
+            if self.seeds[i].wanted() && self.seeds[i].next_try <= now {
+                let addr = self.seeds[i].addr.clone();
+                self.seeds[i].conn = Some(self.open_link(&addr, Some(i)));
+            }
+        }
+    }
+
+    fn connect_attempts(&mut self) {
+        let now = self.now;
+        let interval = self.cfg.effective_connect_interval();
+        let mut failed = Vec::new();
+        let mut attempts = Vec::new();
+        let mut lookups = Vec::new();
+        for (node, peer) in &mut self.peers {
+            let Some(c) = peer.connecting.as_mut() else {
+                continue;
+            };
+            if now >= c.deadline {
+                failed.push(node.clone());
+            } else if c.next_try <= now {
+                c.next_try = now + interval;
+                if let Some(addr) = c.addrs.get(c.next_addr % c.addrs.len().max(1)) {
+                    c.next_addr += 1;
+                    attempts.push(addr.clone());
+                } else if !c.looking_up {
+                    lookups.push(node.clone());
+                }
+            }
+        }
+        for addr in attempts {
+            self.open_link(&addr, None);
+        }
+        for node in lookups {
+            self.start_lookup(&node);
+        }
+        for node in failed {
+            tracing::info!(%node, "giving up connecting");
+            if let Some(peer) = self.peers.get_mut(&node) {
+                peer.connecting = None;
+                peer.queue.clear();
+            }
+            self.fire_remote_monitors(&node, &transport_error(&node, "unable to connect"));
+            self.forget_idle_peer(&node);
+        }
+    }
+
+    /// Whether one of the configured seeds is one of our own bind addresses.
+    pub(super) fn seed_is_own_bind(&self) -> bool {
+        self.cfg.seeds.iter().any(|s| self.cfg.binds.contains(s))
+    }
+
+    /// The nodes found at our seed addresses.
+    pub(super) fn is_seed_node(&self, node: &str) -> bool {
+        self.seeds.iter().any(|s| s.node.as_deref() == Some(node))
+    }
+}

@@ -1,0 +1,415 @@
+//! The node core: a whole AEMP node minus sockets, clocks and user callbacks.
+//!
+//! [`NodeCore`] owns every [`Connection`](crate::conn::Connection) of the node, the table
+//! of local ports, all monitors, the per-node send queues and the directory/database
+//! protocol. The driver feeds it stream bytes, connection results and time; it polls
+//! [`Output`]s that say what to write, whom to connect to, and what to hand to the
+//! application.
+//!
+//! ```
+//! use std::time::Instant;
+//! use aemp_proto::conn::ConnConfig;
+//! use aemp_proto::node::{NodeConfig, NodeCore, Output};
+//! use aemp_proto::Value;
+//!
+//! let now = Instant::now();
+//! let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[1; 32], now);
+//! let port = node.port();
+//! node.snd(&port, vec![Value::from("hello")]);
+//! match node.poll_output() {
+//!     Some(Output::Deliver { msg, .. }) => assert_eq!(msg, vec![Value::from("hello")]),
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+
+mod config;
+mod db;
+mod directory;
+mod ids;
+mod links;
+mod output;
+mod ports;
+mod requests;
+mod rng;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+pub use config::NodeConfig;
+pub use ids::{port_id, split_port_id};
+pub use output::{ConnId, DbChange, MonitorId, Output, RequestId, WatchId};
+pub use rng::Rng;
+
+pub use crate::conn::TlsRole;
+use crate::Value;
+use directory::Directory;
+use links::{Link, Peer, Seed};
+use ports::{LocalPort, Monitor};
+
+/// What a monitor does when the port it watches dies.
+///
+/// ```
+/// use aemp_proto::node::MonitorAction;
+/// let a = MonitorAction::Kill("n#p".into());
+/// assert!(matches!(a, MonitorAction::Kill(_)));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum MonitorAction {
+    /// Report [`Output::MonitorFired`] to the application.
+    Callback,
+    /// Kill this port (a port ID) with the same reason, but only on an abnormal death.
+    Kill(String),
+    /// Send this message, with the kill reason appended, to this port ID.
+    Send(String, Vec<Value>),
+}
+
+/// The kinds of database query.
+///
+/// ```
+/// use aemp_proto::node::DbQuery;
+/// assert_eq!(DbQuery::Keys.request(), "g_db_keys");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbQuery {
+    /// The whole family as a map.
+    Family,
+    /// The keys of the family.
+    Keys,
+    /// The values of the family.
+    Values,
+}
+
+impl DbQuery {
+    /// The global-protocol request name for this query.
+    ///
+    /// ```
+    /// # use aemp_proto::node::DbQuery;
+    /// assert_eq!(DbQuery::Family.request(), "g_db_family");
+    /// ```
+    pub fn request(self) -> &'static str {
+        match self {
+            DbQuery::Family => "g_db_family",
+            DbQuery::Keys => "g_db_keys",
+            DbQuery::Values => "g_db_values",
+        }
+    }
+}
+
+/// A whole AEMP node as a deterministic state machine. See the [module docs](self).
+#[derive(Debug)]
+pub struct NodeCore {
+    cfg: NodeConfig,
+    rng: Rng,
+    now: Instant,
+    /// Unix time (seconds) at `clock_base`.
+    unix_base: (Instant, f64),
+    outputs: VecDeque<Output>,
+    next_id: u64,
+    port_prefix: String,
+    ports: HashMap<String, LocalPort>,
+    monitors: HashMap<MonitorId, Monitor>,
+    links: HashMap<ConnId, Link>,
+    peers: HashMap<String, Peer>,
+    seeds: Vec<Seed>,
+    dirty: Vec<ConnId>,
+    dir: Directory,
+}
+
+impl NodeCore {
+    /// A node with this configuration, whose randomness is drawn from `seed` and whose
+    /// clock starts at `now`. It starts connecting to its seeds at once.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("a", None)), &[0; 32], Instant::now());
+    /// assert_eq!(node.node_id(), "a");
+    /// ```
+    pub fn new(cfg: NodeConfig, seed: &[u8], now: Instant) -> NodeCore {
+        let mut rng = Rng::new(seed);
+        let port_prefix = rng.alnum(8);
+        let seeds = cfg.seeds.iter().map(|a| Seed::new(a.clone(), now)).collect();
+        let mut node = NodeCore {
+            dir: Directory::new(cfg.node_id(), &cfg.binds),
+            cfg,
+            rng,
+            now,
+            unix_base: (now, 0.0),
+            outputs: VecDeque::new(),
+            next_id: 0,
+            port_prefix,
+            ports: HashMap::new(),
+            monitors: HashMap::new(),
+            links: HashMap::new(),
+            peers: HashMap::new(),
+            seeds,
+            dirty: Vec::new(),
+        };
+        if node.seed_is_own_bind() {
+            node.become_global();
+        }
+        node
+    }
+
+    /// This node's ID.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// assert_eq!(node.node_id(), "me");
+    /// ```
+    pub fn node_id(&self) -> &str {
+        self.cfg.node_id()
+    }
+
+    /// The configuration the node runs with.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// assert!(!node.config().secure);
+    /// ```
+    pub fn config(&self) -> &NodeConfig {
+        &self.cfg
+    }
+
+    /// Tells the core the wall-clock time (seconds since the Unix epoch) at `now`; used to
+    /// answer `time` requests.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let now = Instant::now();
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
+    /// node.set_unix_time(now, 1_800_000_000.0);
+    /// assert_eq!(node.unix_time(), 1_800_000_000.0);
+    /// ```
+    pub fn set_unix_time(&mut self, at: Instant, unix_secs: f64) {
+        self.unix_base = (at, unix_secs);
+    }
+
+    /// The wall-clock time at the core's current `now`, in seconds since the Unix epoch.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// assert!(node.unix_time() >= 0.0);
+    /// ```
+    pub fn unix_time(&self) -> f64 {
+        let (at, secs) = self.unix_base;
+        secs + self.now.saturating_duration_since(at).as_secs_f64()
+    }
+
+    /// Whether this node runs the global (directory and database) service.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// assert!(!node.is_global());
+    /// ```
+    pub fn is_global(&self) -> bool {
+        self.dir.global
+    }
+
+    /// The node IDs of every node with an established connection, sorted.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// assert!(node.up_nodes().is_empty());
+    /// ```
+    pub fn up_nodes(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.up.is_some())
+            .map(|(n, _)| n.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Whether `node` is this node or has an established connection.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// assert!(node.node_is_up("me"));
+    /// assert!(!node.node_is_up("other"));
+    /// ```
+    pub fn node_is_up(&self, node: &str) -> bool {
+        node == self.node_id() || self.peers.get(node).is_some_and(|p| p.up.is_some())
+    }
+
+    /// The next thing to do, or `None` when the core is idle. Pending bytes of every
+    /// connection are gathered into one [`Output::Transmit`] per connection.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// assert_eq!(node.poll_output(), None);
+    /// ```
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(out) = self.outputs.pop_front() {
+            return Some(out);
+        }
+        self.flush_transmits();
+        self.outputs.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must be called next.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// assert_eq!(node.poll_timeout(), None);
+    /// ```
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.links_timeout()
+    }
+
+    /// Advances the clock to `now` and runs everything that is due.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let now = Instant::now();
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
+    /// node.handle_timeout(now + Duration::from_secs(1));
+    /// ```
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.advance(now);
+        self.links_handle_timeout();
+    }
+
+    fn advance(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Sends `msg` to the port `port_id` (`node#name`), wherever it is.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
+    /// # use aemp_proto::Value;
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], Instant::now());
+    /// node.snd("other#p", vec![Value::from("hi")]); // queued until "other" is reachable
+    /// ```
+    #[doc(alias = "send")]
+    pub fn snd(&mut self, port_id: &str, msg: Vec<Value>) {
+        let (node, name) = split_port_id(port_id);
+        let mut packet = Vec::with_capacity(msg.len() + 1);
+        packet.push(Value::from(name));
+        packet.extend(msg);
+        let node = node.to_owned();
+        self.send_packet(&node, packet);
+    }
+
+    /// Sends a whole packet (`[port_name, msg...]`) to `node`: delivered locally, written
+    /// to the node's connection, or queued while it is being connected.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// # use aemp_proto::Value;
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], Instant::now());
+    /// node.send_packet("other", vec![Value::from(""), Value::from("devnull")]);
+    /// ```
+    pub fn send_packet(&mut self, node: &str, packet: Vec<Value>) {
+        if node == self.node_id() {
+            self.handle_local_packet(packet);
+        } else {
+            self.send_remote(node, packet);
+        }
+    }
+
+    /// Starts a remote port on `node`: sends `AnyEvent::MP::_spawn` with a fresh port name
+    /// and returns the new port's ID at once. On this node the port is created locally and
+    /// [`Output::Spawn`] asks the application to run `func`.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], Instant::now());
+    /// let id = node.spawn("other", "My::init", vec![]);
+    /// assert!(id.starts_with("other#"));
+    /// ```
+    pub fn spawn(&mut self, node: &str, func: &str, args: Vec<Value>) -> String {
+        let name = self.spawn_port_name();
+        let mut packet = Vec::with_capacity(args.len() + 4);
+        packet.push(Value::from(""));
+        packet.push(Value::from("AnyEvent::MP::_spawn"));
+        packet.push(Value::from(name.as_str()));
+        packet.push(Value::from(func));
+        packet.extend(args);
+        self.send_packet(node, packet);
+        port_id(node, &name)
+    }
+
+    fn spawn_port_name(&mut self) -> String {
+        let mut name = self.rng.alnum(9);
+        let last = (b'A' + (self.rng.next_u64() % 26) as u8) as char;
+        name.push(last);
+        name
+    }
+
+    /// Delivers the node-protocol and port messages of a packet addressed to this node.
+    fn handle_local_packet(&mut self, mut packet: Vec<Value>) {
+        if packet.is_empty() {
+            return;
+        }
+        let name = match packet.remove(0) {
+            Value::Str(s) => s,
+            other => other.to_string(),
+        };
+        if name.is_empty() {
+            let me = self.node_id().to_owned();
+            self.handle_node_request(&me, packet);
+        } else if self.ports.contains_key(&name) {
+            self.outputs.push_back(Output::Deliver {
+                port: name,
+                msg: packet,
+            });
+        } else {
+            tracing::trace!(port = %name, "message for a missing port dropped");
+        }
+    }
+}
+
+/// The reason a monitor gets when its port's node became unreachable.
+fn transport_error(node: &str, text: &str) -> Vec<Value> {
+    vec![
+        Value::from("transport_error"),
+        Value::from(node),
+        Value::from(text),
+    ]
+}
