@@ -1,5 +1,5 @@
-//! Hostile or broken peers at the connection level: each case ends in a typed error, never a
-//! panic, and nothing from the remote is delivered before authentication.
+//! Hostile or broken peers: each case ends in a typed error, never a panic, and nothing from
+//! the remote is delivered before authentication.
 
 mod common;
 
