@@ -470,3 +470,62 @@ fn garbage_after_auth() {
         assert!(matches!(l.events.last(), Some(ConnEvent::Closed(_))));
     }
 }
+
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Feeds `chunks` to a fresh connection (optionally after a valid remote handshake, so
+    /// the bytes land in the data phase) and checks the event invariants.
+    fn feed(data_phase: bool, framing: Framing, chunks: &[Vec<u8>]) {
+        let mut l = local();
+        if data_phase {
+            let remote = format!("aemp;1;b;hmac_sha3_512;{}\n{REMOTE_L2}\n", framing.name());
+            l.input(remote.as_bytes());
+            let auth = format!("cleartext;67656865696d;{}\n", framing.name());
+            l.input(auth.as_bytes());
+            assert!(l.conn.is_authenticated(), "{:?}", l.events);
+        }
+        for chunk in chunks {
+            l.input(chunk);
+            l.conn.send(&[Value::from("p")]);
+            l.conn.poll_transmit(&mut Vec::new());
+        }
+        let closes: Vec<usize> = (0..l.events.len())
+            .filter(|&i| matches!(l.events[i], ConnEvent::Closed(_)))
+            .collect();
+        assert!(closes.len() <= 1);
+        if let Some(&i) = closes.first() {
+            assert_eq!(i, l.events.len() - 1, "Closed is last");
+        }
+        let auth = l
+            .events
+            .iter()
+            .position(|e| matches!(e, ConnEvent::Authenticated { .. }));
+        let first_packet = l
+            .events
+            .iter()
+            .position(|e| matches!(e, ConnEvent::Packet(_)));
+        if let Some(p) = first_packet {
+            assert!(auth.is_some_and(|a| a < p), "packet before authentication");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_in_arbitrary_splits_never_panic(
+            data_phase in any::<bool>(),
+            framing in prop::sample::select(Framing::ALL.to_vec()),
+            chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..16),
+        ) {
+            feed(data_phase, framing, &chunks);
+        }
+
+        #[test]
+        fn greeting_like_bytes_never_panic(
+            lines in prop::collection::vec("(aemp|aemp-x|AEMP)?(;[0-9a-z_,.=]{0,12}){0,8}\r?\n", 0..5),
+        ) {
+            feed(false, Framing::Cbor, &lines.into_iter().map(String::into_bytes).collect::<Vec<_>>());
+        }
+    }
+}

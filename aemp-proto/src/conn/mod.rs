@@ -5,6 +5,15 @@
 //! ([`Connection::handle_input`]) and the current time ([`Connection::handle_timeout`]),
 //! writes out what [`Connection::poll_transmit`] returns, and acts on the events of
 //! [`Connection::poll_event`].
+//!
+//! ```
+//! use aemp_proto::conn::{ConnConfig, ConnError};
+//! let cfg = ConnConfig::new("seed", None);
+//! assert_eq!(
+//!     ConnError::from(cfg.validate().unwrap_err()).to_string(),
+//!     "cannot start handshake: neither a shared secret nor TLS is configured: no handshake is possible"
+//! );
+//! ```
 
 mod config;
 mod event;
