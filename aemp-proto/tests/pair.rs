@@ -226,3 +226,26 @@ fn no_timeout_once_authenticated() {
     pair.a.handle_timeout(pair.at(Duration::from_secs(3600)));
     assert!(!pair.a.is_closed());
 }
+
+#[test]
+fn refusing_after_greeted_voids_an_unseen_authentication() {
+    let mut pair = Pair::new(config("a"), config("b"));
+    let mut a_out = Vec::new();
+    pair.a.poll_transmit(&mut a_out);
+    pair.b.handle_input(&a_out);
+    let mut b_out = Vec::new();
+    pair.b.poll_transmit(&mut b_out);
+    pair.a.handle_input(&b_out); // b's greeting and auth line in one read
+    pair.a.poll_transmit(&mut Vec::new());
+    assert!(matches!(
+        pair.a.poll_event(),
+        Some(ConnEvent::Greeted { .. })
+    ));
+    assert!(pair.a.is_authenticated());
+    pair.a.close(aemp_proto::ConnError::AlreadyConnected);
+    assert!(!pair.a.is_authenticated());
+    assert_eq!(
+        pair.a.poll_event(),
+        Some(ConnEvent::Closed(aemp_proto::ConnError::AlreadyConnected))
+    );
+}

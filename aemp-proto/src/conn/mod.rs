@@ -290,8 +290,9 @@ impl Connection {
     }
 
     /// Closes the connection for a reason of the caller's (e.g. already connected).
-    /// Untransmitted bytes, held packets and events not yet polled are discarded; the only
-    /// event left is `Closed(reason)`. Does nothing if already closed.
+    /// Untransmitted bytes, held packets and events not yet polled are discarded (an
+    /// `Authenticated` among them no longer counts for [`Connection::is_authenticated`]); the
+    /// only event left is `Closed(reason)`. Does nothing if already closed.
     ///
     /// ```
     /// # use std::{sync::Arc, time::Instant};
@@ -306,10 +307,19 @@ impl Connection {
     /// # }
     /// ```
     pub fn close(&mut self, reason: ConnError) {
-        if !self.is_closed() {
-            self.events.clear();
-            self.finish(reason);
+        if self.is_closed() {
+            return;
         }
+        // An `Authenticated` the caller never saw (e.g. it refuses after `Greeted`) is void.
+        if self
+            .events
+            .iter()
+            .any(|e| matches!(e, ConnEvent::Authenticated { .. }))
+        {
+            self.authenticated = false;
+        }
+        self.events.clear();
+        self.finish(reason);
     }
 
     /// The driver has wrapped the stream in TLS (after `TlsRequested`): our auth line is
