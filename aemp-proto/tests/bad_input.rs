@@ -284,11 +284,11 @@ fn secret_method_without_secret() {
 fn wrong_token_from_wrong_secret() {
     let mut pair = Pair::new(config("a"), ConnConfig::new("b", Some(b"falsch".to_vec())));
     pair.run();
-    let failure = Some(&ConnError::Handshake(HandshakeError::AuthFailure));
-    assert_eq!(closed(&pair.a_events), failure);
-    assert_eq!(closed(&pair.b_events), failure);
+    let failure = ConnError::Handshake(HandshakeError::AuthFailure);
+    assert_eq!(closed(&pair.a_events), Some(&failure));
+    assert_eq!(closed(&pair.b_events), Some(&failure));
     assert_eq!(
-        failure.unwrap().to_string(),
+        failure.to_string(),
         "handshake failed: authentication failure / shared secret mismatch"
     );
 }
