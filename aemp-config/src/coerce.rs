@@ -47,6 +47,28 @@ pub fn to_f64(key: &str, value: &Value) -> Result<f64, ConfigError> {
     }
 }
 
+/// A positive number of seconds (a number or a string holding one).
+///
+/// ```
+/// use aemp_config::coerce::to_seconds;
+/// use serde_json::json;
+///
+/// assert_eq!(to_seconds("monitor_timeout", &json!("30")).unwrap(), 30.0);
+/// assert!(to_seconds("monitor_timeout", &json!(0)).is_err());
+/// assert!(to_seconds("connect_interval", &json!(-2)).is_err());
+/// ```
+pub fn to_seconds(key: &str, value: &Value) -> Result<f64, ConfigError> {
+    let secs = to_f64(key, value)?;
+    if secs <= 0.0 {
+        return Err(ConfigError::invalid(
+            key,
+            value,
+            "must be more than 0 seconds",
+        ));
+    }
+    Ok(secs)
+}
+
 /// A boolean: `true`/`false`, a number (0 is false), or one of the strings `1 true yes on`
 /// and `0 false no off` (or empty), in any case. `null` is false.
 ///
@@ -112,6 +134,23 @@ pub fn to_string_list(key: &str, value: &Value) -> Result<Vec<String>, ConfigErr
             "expected a list of strings or a comma-separated string",
         )),
     }
+}
+
+/// Like [`to_string_list`], but the list must have at least one entry.
+///
+/// ```
+/// use aemp_config::coerce::to_non_empty_list;
+/// use serde_json::json;
+///
+/// assert_eq!(to_non_empty_list("auth_offer", &json!("hmac_sha3_512")).unwrap(), ["hmac_sha3_512"]);
+/// assert!(to_non_empty_list("auth_offer", &json!([])).is_err());
+/// ```
+pub fn to_non_empty_list(key: &str, value: &Value) -> Result<Vec<String>, ConfigError> {
+    let list = to_string_list(key, value)?;
+    if list.is_empty() {
+        return Err(ConfigError::invalid(key, value, "needs at least one entry"));
+    }
+    Ok(list)
 }
 
 /// Splits `a, b,,c` into `["a", "b", "c"]`.

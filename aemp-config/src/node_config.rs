@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::coerce::{to_bool, to_f64, to_string, to_string_list};
+use crate::coerce::{to_bool, to_non_empty_list, to_seconds, to_string, to_string_list};
 use crate::defaults::{
     DEFAULT_AUTH_ACCEPT, DEFAULT_AUTH_OFFER, DEFAULT_AUTOCORK, DEFAULT_BINDS,
     DEFAULT_CONNECT_INTERVAL, DEFAULT_MONITOR_TIMEOUT, DEFAULT_NODELAY, DEFAULT_SECURE,
@@ -95,7 +95,7 @@ impl EffectiveConfig {
             services: list_or(map, "services", &[])?,
             monitor_timeout: seconds(map, "monitor_timeout", DEFAULT_MONITOR_TIMEOUT)?,
             connect_interval: seconds(map, "connect_interval", DEFAULT_CONNECT_INTERVAL)?,
-            framing_format: optional(map, "framing_format", non_empty_list)?,
+            framing_format: optional(map, "framing_format", to_non_empty_list)?,
             auth_offer: non_empty_list_or(map, "auth_offer", DEFAULT_AUTH_OFFER)?,
             auth_accept: non_empty_list_or(map, "auth_accept", DEFAULT_AUTH_ACCEPT)?,
             secure: flag(map, "secure", DEFAULT_SECURE)?,
@@ -159,33 +159,13 @@ fn non_empty_list_or(
     key: &str,
     default: &[&str],
 ) -> Result<Vec<String>, ConfigError> {
-    Ok(optional(map, key, non_empty_list)?
+    Ok(optional(map, key, to_non_empty_list)?
         .unwrap_or_else(|| default.iter().map(|s| (*s).to_owned()).collect()))
-}
-
-/// A list of strings with at least one entry.
-fn non_empty_list(key: &str, value: &Value) -> Result<Vec<String>, ConfigError> {
-    let list = to_string_list(key, value)?;
-    if list.is_empty() {
-        return Err(ConfigError::invalid(key, value, "needs at least one entry"));
-    }
-    Ok(list)
 }
 
 /// A positive number of seconds, or `default` if unset.
 fn seconds(map: &JsonMap, key: &str, default: f64) -> Result<f64, ConfigError> {
-    let Some(value) = present(map, key) else {
-        return Ok(default);
-    };
-    let secs = to_f64(key, value)?;
-    if secs <= 0.0 {
-        return Err(ConfigError::invalid(
-            key,
-            value,
-            "must be more than 0 seconds",
-        ));
-    }
-    Ok(secs)
+    Ok(optional(map, key, to_seconds)?.unwrap_or(default))
 }
 
 /// A boolean, or `default` if unset.
