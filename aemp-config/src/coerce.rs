@@ -2,6 +2,15 @@
 //! written as strings (`"30"`) and lists as one string (`"*:4040"` or `"a:1,b:2"`).
 //!
 //! Every function takes the key only to name it in the error.
+//!
+//! ```
+//! use aemp_config::coerce;
+//! use serde_json::json;
+//!
+//! assert_eq!(coerce::to_seconds("monitor_timeout", &json!("30")).unwrap(), 30.0);
+//! let err = coerce::to_bool("secure", &json!([1])).unwrap_err();
+//! assert!(err.to_string().contains("secure"));
+//! ```
 
 use serde_json::Value;
 
