@@ -1,6 +1,6 @@
 //! The framings a connection can use in its data phase, and a stream decoder for each.
 
-use super::Value;
+use super::{cbor, fast, json, Value};
 
 /// A data-phase encoding of packets, as named in the greeting and auth lines.
 ///
@@ -22,6 +22,12 @@ pub enum Framing {
 
 impl Framing {
     /// Every framing this crate speaks, in the default order of preference.
+    ///
+    /// ```
+    /// # use aemp_proto::Framing;
+    /// let names: Vec<_> = Framing::ALL.iter().map(|f| f.name()).collect();
+    /// assert_eq!(names, ["aemp-postcard1", "cbor", "json"]);
+    /// ```
     pub const ALL: [Framing; 3] = [Framing::Fast, Framing::Cbor, Framing::Json];
 
     /// The name used in greetings and auth lines.
@@ -57,8 +63,11 @@ impl Framing {
     /// assert_eq!(out, br#"["p",1]"#);
     /// ```
     pub fn encode(self, packet: &[Value], out: &mut Vec<u8>) {
-        let _ = (packet, out);
-        todo!("implemented by the codec work")
+        match self {
+            Framing::Fast => fast::encode(packet, out),
+            Framing::Cbor => cbor::encode(packet, out),
+            Framing::Json => json::encode(packet, out),
+        }
     }
 
     /// A stream decoder for packets sent in this framing.
@@ -71,9 +80,18 @@ impl Framing {
     /// assert_eq!(dec.next_packet().unwrap(), None);
     /// ```
     pub fn decoder(self, limits: DecodeLimits) -> FrameDecoder {
+        let state = match self {
+            Framing::Fast => State::Fast,
+            Framing::Cbor => State::Cbor(cbor::Decoder::default()),
+            Framing::Json => State::Json(json::Decoder::default()),
+        };
         FrameDecoder {
             framing: self,
             limits,
+            buf: Vec::new(),
+            pos: 0,
+            state,
+            failed: None,
         }
     }
 }
@@ -87,9 +105,13 @@ impl Framing {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DecodeLimits {
-    /// The largest encoded packet accepted, in bytes.
+    /// The largest encoded packet accepted, in bytes (for the fast framing: the payload
+    /// after the length prefix). Declared lengths are checked against it before anything
+    /// is allocated or waited for.
     pub max_frame: usize,
-    /// The deepest nesting of arrays and maps accepted.
+    /// The deepest nesting of arrays and maps accepted; the packet's own array is level 1,
+    /// so `[[1]]` has depth 2. (JSON is additionally bounded by `serde_json`'s fixed
+    /// recursion limit of 128 levels.)
     pub max_depth: usize,
 }
 
@@ -103,10 +125,21 @@ impl Default for DecodeLimits {
 }
 
 /// Why a data-phase byte stream could not be decoded.
+///
+/// ```
+/// use aemp_proto::{DecodeError, DecodeLimits, Framing};
+/// let mut dec = Framing::Cbor.decoder(DecodeLimits::default());
+/// dec.feed(&[0x01]); // the integer 1, not an array
+/// let err = dec.next_packet().unwrap_err();
+/// assert_eq!(err, DecodeError::NotAnArray { framing: Framing::Cbor });
+/// assert_eq!(err.framing(), Framing::Cbor);
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DecodeError {
     /// A packet is (or declares itself) larger than the limit.
-    #[error("{framing:?} packet of at least {size} bytes exceeds the frame limit of {limit} bytes")]
+    #[error(
+        "{framing:?} packet of at least {size} bytes exceeds the frame limit of {limit} bytes"
+    )]
     FrameTooLarge {
         /// The framing being decoded.
         framing: Framing,
@@ -141,26 +174,179 @@ pub enum DecodeError {
     },
 }
 
+impl DecodeError {
+    /// The framing whose data could not be decoded.
+    ///
+    /// ```
+    /// # use aemp_proto::{DecodeError, Framing};
+    /// let err = DecodeError::TooDeep { framing: Framing::Json, limit: 64 };
+    /// assert_eq!(err.framing(), Framing::Json);
+    /// ```
+    pub fn framing(&self) -> Framing {
+        match self {
+            DecodeError::FrameTooLarge { framing, .. }
+            | DecodeError::TooDeep { framing, .. }
+            | DecodeError::NotAnArray { framing }
+            | DecodeError::Malformed { framing, .. } => *framing,
+        }
+    }
+
+    pub(super) fn malformed(framing: Framing, offset: usize, reason: impl Into<String>) -> Self {
+        DecodeError::Malformed {
+            framing,
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    pub(super) fn too_large(framing: Framing, size: usize, limits: &DecodeLimits) -> Self {
+        DecodeError::FrameTooLarge {
+            framing,
+            size,
+            limit: limits.max_frame,
+        }
+    }
+
+    pub(super) fn too_deep(framing: Framing, limits: &DecodeLimits) -> Self {
+        DecodeError::TooDeep {
+            framing,
+            limit: limits.max_depth,
+        }
+    }
+}
+
 /// Splits a byte stream into packets of one framing.
 ///
 /// Feed bytes as they arrive (split anywhere); take packets out until `next_packet`
-/// returns `Ok(None)`. After an error the decoder should be discarded.
+/// returns `Ok(None)`. After an error the decoder should be discarded: every further call
+/// to [`next_packet`](FrameDecoder::next_packet) returns the same error.
+///
+/// The decoder keeps one buffer, drops consumed bytes as it goes, and never looks at a
+/// received byte more than a bounded number of times, so a large packet arriving in many
+/// small pieces costs time linear in its size.
+///
+/// ```
+/// use aemp_proto::{DecodeLimits, Framing, Value};
+/// let mut out = Vec::new();
+/// Framing::Cbor.encode(&[Value::from("port"), Value::Int(7)], &mut out);
+/// let mut dec = Framing::Cbor.decoder(DecodeLimits::default());
+/// let (a, b) = out.split_at(3);
+/// dec.feed(a);
+/// assert_eq!(dec.next_packet().unwrap(), None);
+/// dec.feed(b);
+/// assert_eq!(dec.next_packet().unwrap(), Some(vec![Value::from("port"), Value::Int(7)]));
+/// ```
 #[derive(Debug)]
 pub struct FrameDecoder {
     framing: Framing,
     limits: DecodeLimits,
+    /// Received bytes; everything before `pos` is consumed.
+    buf: Vec<u8>,
+    pos: usize,
+    state: State,
+    failed: Option<DecodeError>,
 }
+
+/// Per-framing decoding state kept between calls.
+#[derive(Debug)]
+enum State {
+    /// Length-prefixed: nothing to remember, the prefix is re-read (at most 10 bytes).
+    Fast,
+    /// CBOR is decoded incrementally; the partial packet lives here.
+    Cbor(cbor::Decoder),
+    /// JSON is scanned incrementally, then parsed in one go once complete.
+    Json(json::Decoder),
+}
+
+/// Buffers whose capacity exceeds this are shrunk once they are (nearly) empty again.
+const SHRINK_ABOVE: usize = 64 * 1024;
 
 impl FrameDecoder {
     /// Appends received bytes.
+    ///
+    /// ```
+    /// # use aemp_proto::{DecodeLimits, Framing};
+    /// let mut dec = Framing::Json.decoder(DecodeLimits::default());
+    /// dec.feed(b"[\"p\"");
+    /// assert_eq!(dec.buffered_len(), 4);
+    /// ```
     pub fn feed(&mut self, bytes: &[u8]) {
-        let _ = bytes;
-        todo!("implemented by the codec work")
+        // Compact when at least half the buffer is consumed: the copy is never larger than
+        // what was consumed since the last compaction, so it is amortised O(1) per byte.
+        if self.pos > 0 && self.pos >= self.buf.len() / 2 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+            if self.buf.capacity() > SHRINK_ABOVE && self.buf.len() + bytes.len() < SHRINK_ABOVE / 2
+            {
+                self.buf.shrink_to(SHRINK_ABOVE);
+            }
+        }
+        self.buf.extend_from_slice(bytes);
     }
 
     /// The next complete packet, `Ok(None)` when more bytes are needed.
+    ///
+    /// An empty packet (a keepalive) is returned as `Some(vec![])`.
+    ///
+    /// ```
+    /// # use aemp_proto::{DecodeError, DecodeLimits, Framing};
+    /// let mut dec = Framing::Json.decoder(DecodeLimits::default());
+    /// dec.feed(b"[] {}");
+    /// assert_eq!(dec.next_packet().unwrap(), Some(vec![]));
+    /// assert!(matches!(dec.next_packet(), Err(DecodeError::NotAnArray { .. })));
+    /// ```
     pub fn next_packet(&mut self) -> Result<Option<Vec<Value>>, DecodeError> {
-        let _ = (self.framing, self.limits);
-        todo!("implemented by the codec work")
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        let result = match &mut self.state {
+            State::Fast => fast::decode(&self.buf, &mut self.pos, &self.limits),
+            State::Cbor(dec) => dec.decode(&self.buf, &mut self.pos, &self.limits),
+            State::Json(dec) => dec.decode(&self.buf, &mut self.pos, &self.limits),
+        };
+        if let Err(err) = &result {
+            self.failed = Some(err.clone());
+        }
+        result
+    }
+
+    /// How many received bytes have not yet been returned as part of a packet (a partial
+    /// packet, or whole packets not yet taken out).
+    ///
+    /// ```
+    /// # use aemp_proto::{DecodeLimits, Framing};
+    /// let mut dec = Framing::Cbor.decoder(DecodeLimits::default());
+    /// dec.feed(&[0x82, 0x61]);
+    /// assert_eq!(dec.next_packet().unwrap(), None);
+    /// assert_eq!(dec.buffered_len(), 2);
+    /// ```
+    pub fn buffered_len(&self) -> usize {
+        let partial = match &self.state {
+            State::Cbor(dec) => dec.partial_len(),
+            State::Fast | State::Json(_) => 0,
+        };
+        self.buf.len() - self.pos + partial
+    }
+
+    /// The framing this decoder reads.
+    ///
+    /// ```
+    /// # use aemp_proto::{DecodeLimits, Framing};
+    /// let dec = Framing::Fast.decoder(DecodeLimits::default());
+    /// assert_eq!(dec.framing(), Framing::Fast);
+    /// ```
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// The limits this decoder enforces.
+    ///
+    /// ```
+    /// # use aemp_proto::{DecodeLimits, Framing};
+    /// let dec = Framing::Fast.decoder(DecodeLimits::default());
+    /// assert_eq!(dec.limits(), DecodeLimits::default());
+    /// ```
+    pub fn limits(&self) -> DecodeLimits {
+        self.limits
     }
 }
