@@ -1,0 +1,92 @@
+//! Arbitrary bytes, split arbitrarily, into a `Connection`: it must never panic, must report
+//! `Closed` at most once and last, and must deliver nothing before `Authenticated`.
+//!
+//! Input layout: byte 0 selects the setup (bit 0: we want TLS; bit 1: start the fuzz bytes
+//! in the data phase after a valid remote handshake; bits 2-3: the remote's framing); the
+//! rest is a sequence of `<len byte><len bytes>` chunks. A zero length byte instead sends a
+//! packet and advances the virtual clock by ten seconds.
+#![no_main]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aemp_proto::{ConnConfig, ConnEvent, Connection, Framing, Value};
+use libfuzzer_sys::fuzz_target;
+
+const SECRET: &[u8] = b"fuzz";
+
+struct Harness {
+    conn: Connection,
+    authenticated: bool,
+    closed: bool,
+}
+
+impl Harness {
+    fn input(&mut self, data: &[u8]) {
+        self.conn.handle_input(data);
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        self.conn.poll_transmit(&mut Vec::new());
+        while let Some(event) = self.conn.poll_event() {
+            assert!(!self.closed, "event after Closed: {event:?}");
+            match event {
+                ConnEvent::TlsRequested { leftover, .. } => {
+                    self.conn.tls_established();
+                    self.conn.handle_input(&leftover);
+                }
+                ConnEvent::Authenticated { .. } => self.authenticated = true,
+                ConnEvent::Packet(_) => assert!(self.authenticated, "packet before auth"),
+                ConnEvent::Closed(_) => self.closed = true,
+                ConnEvent::Greeted { .. } => {}
+            }
+        }
+        assert_eq!(self.conn.is_closed(), self.closed);
+        assert_eq!(self.conn.is_authenticated(), self.authenticated);
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, mut rest)) = data.split_first() else {
+        return;
+    };
+    let want_tls = mode & 1 != 0;
+    let framing = Framing::ALL[usize::from(mode >> 2 & 3) % Framing::ALL.len()];
+    let mut cfg = ConnConfig::new("fuzz", Some(SECRET.to_vec()));
+    cfg.tls = want_tls;
+    let start = Instant::now();
+    let mut h = Harness {
+        conn: Connection::new(Arc::new(cfg), &[0x5a; 66], start),
+        authenticated: false,
+        closed: false,
+    };
+    if mode & 2 != 0 {
+        // A remote that authenticates with tls_anon (inside fake TLS) or the cleartext secret.
+        let name = framing.name();
+        let (tls, auth) = if want_tls {
+            (";tls=1.0", format!("tls_anon;;{name}"))
+        } else {
+            ("", format!("cleartext;66757a7a;{name}"))
+        };
+        h.input(
+            format!("aemp;1;peer;tls_sha3_512,hmac_sha3_512;{name}{tls}\nbm9uY2U=\n").as_bytes(),
+        );
+        h.input(format!("{auth}\n").as_bytes());
+        assert!(h.authenticated, "prefix did not authenticate");
+    }
+    let mut now = start;
+    while let Some((&len, tail)) = rest.split_first() {
+        if len == 0 {
+            h.conn.send(&[Value::from("port"), Value::Int(1)]);
+            now += Duration::from_secs(10);
+            h.conn.handle_timeout(now);
+            h.drain();
+            rest = tail;
+            continue;
+        }
+        let (chunk, tail) = tail.split_at(usize::from(len).min(tail.len()));
+        h.input(chunk);
+        rest = tail;
+    }
+});
