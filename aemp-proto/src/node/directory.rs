@@ -57,6 +57,14 @@ impl Directory {
         }
     }
 
+    pub(super) fn watch_count(&self) -> usize {
+        self.watches.len()
+    }
+
+    pub(super) fn remote_watcher_count(&self) -> usize {
+        self.remote_watchers.values().map(BTreeSet::len).sum()
+    }
+
     /// Rebuilds the merged view of `family` from all sources (ours first, then by node ID).
     fn recompute(&mut self, family: &str) {
         let mut fam = Family::new();

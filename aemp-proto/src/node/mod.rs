@@ -95,6 +95,30 @@ impl DbQuery {
     }
 }
 
+/// Sizes of the tables of a [`NodeCore`], from [`NodeCore::stats`].
+///
+/// ```
+/// use aemp_proto::node::CoreStats;
+/// assert_eq!(CoreStats::default().ports, 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CoreStats {
+    /// Live local ports.
+    pub ports: usize,
+    /// Monitors set by this node that have not fired.
+    pub monitors: usize,
+    /// Remote nodes the core keeps a record of.
+    pub peers: usize,
+    /// Open or opening byte streams.
+    pub links: usize,
+    /// Packets queued for nodes that are being connected.
+    pub queued_packets: usize,
+    /// Local database watches.
+    pub watches: usize,
+    /// Remote nodes watching database families here (global role), counted per family.
+    pub remote_watchers: usize,
+}
+
 /// A whole AEMP node as a deterministic state machine. See the [module docs](self).
 #[derive(Debug)]
 pub struct NodeCore {
@@ -253,6 +277,29 @@ impl NodeCore {
     /// ```
     pub fn node_is_up(&self, node: &str) -> bool {
         node == self.node_id() || self.peers.get(node).is_some_and(|p| p.up.is_some())
+    }
+
+    /// The sizes of the core's tables, to check that nothing grows without bound.
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// node.port();
+    /// assert_eq!(node.stats().ports, 1);
+    /// assert_eq!(node.stats().peers, 0);
+    /// ```
+    pub fn stats(&self) -> CoreStats {
+        CoreStats {
+            ports: self.ports.len(),
+            monitors: self.monitors.len(),
+            peers: self.peers.len(),
+            links: self.links.len(),
+            queued_packets: self.peers.values().map(|p| p.queue.len()).sum(),
+            watches: self.dir.watch_count(),
+            remote_watchers: self.dir.remote_watcher_count(),
+        }
     }
 
     /// The next thing to do, or `None` when the core is idle. Pending bytes of every

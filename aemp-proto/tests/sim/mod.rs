@@ -1,0 +1,388 @@
+//! A deterministic network of `NodeCore`s: virtual clock, seeded timing, fault injection.
+//!
+//! Streams are simulated as ordered byte pipes with random latency; faults cut pipes,
+//! partition nodes and restart nodes with the same node ID.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use aemp_proto::conn::ConnConfig;
+use aemp_proto::node::{ConnId, MonitorAction, MonitorId, NodeConfig, NodeCore, Output};
+use aemp_proto::{Framing, Value};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// One side of a pipe: which node, which of its connections.
+type End = (usize, ConnId);
+
+#[derive(Debug)]
+enum Chunk {
+    Data(Vec<u8>),
+    Eof,
+}
+
+#[derive(Debug)]
+struct Delivery {
+    at: Duration,
+    seq: u64,
+    to: End,
+    chunk: Chunk,
+}
+
+/// A pipe between two connections.
+#[derive(Debug)]
+struct Pipe {
+    ends: [End; 2],
+    /// Latest scheduled delivery time per direction (index = receiving end), for FIFO.
+    last: [Duration; 2],
+}
+
+/// What the application on one simulated node saw.
+#[derive(Debug, Default)]
+pub struct AppLog {
+    /// Messages received: (inbox port name, sender node, sequence number).
+    pub received: Vec<(String, String, u64)>,
+    /// Last database view of family "sim".
+    pub view: BTreeMap<String, Value>,
+}
+
+/// One epoch of monitored sending from one node to one inbox.
+#[derive(Debug)]
+pub struct Epoch {
+    pub target: String,
+    pub monitor: MonitorId,
+    pub sent: Vec<u64>,
+    pub fired: bool,
+}
+
+pub struct SimNode {
+    pub id: String,
+    pub core: NodeCore,
+    pub inbox: String,
+    pub log: AppLog,
+    /// Per target node index: epochs of sending.
+    pub epochs: HashMap<usize, Vec<Epoch>>,
+    pub next_seq: HashMap<usize, u64>,
+    generation: u64,
+}
+
+pub struct Net {
+    pub rng: StdRng,
+    pub base: Instant,
+    pub now: Duration,
+    pub nodes: Vec<SimNode>,
+    pipes: Vec<Option<Pipe>>,
+    pipe_of: HashMap<End, usize>,
+    queue: VecDeque<Delivery>,
+    delivery_seq: u64,
+    /// Node index -> isolated until this time.
+    pub isolated: HashMap<usize, Duration>,
+}
+
+fn addr(i: usize) -> String {
+    format!("sim:{i}")
+}
+
+impl Net {
+    pub fn new(seed: u64, nodes: usize) -> Net {
+        let mut net = Net {
+            rng: StdRng::seed_from_u64(seed),
+            base: Instant::now(),
+            now: Duration::ZERO,
+            nodes: Vec::new(),
+            pipes: Vec::new(),
+            pipe_of: HashMap::new(),
+            queue: VecDeque::new(),
+            delivery_seq: 0,
+            isolated: HashMap::new(),
+        };
+        for i in 0..nodes {
+            let node = net.make_node(i, 0);
+            net.nodes.push(node);
+        }
+        net
+    }
+
+    fn make_node(&mut self, i: usize, generation: u64) -> SimNode {
+        let id = format!("n{i}");
+        let mut conn = ConnConfig::new(id.clone(), Some(b"sim-secret".to_vec()));
+        // Vary the framings between nodes so every framing pair is exercised.
+        let framings = [
+            vec![Framing::Fast, Framing::Cbor, Framing::Json],
+            vec![Framing::Cbor, Framing::Json],
+            vec![Framing::Json, Framing::Cbor],
+        ];
+        conn.framings = framings[self.rng.gen_range(0..framings.len())].clone();
+        let mut cfg = NodeConfig::new(conn);
+        cfg.binds = vec![addr(i)];
+        cfg.seeds = vec![addr(0)];
+        cfg.monitor_timeout = Duration::from_secs(10);
+        cfg.connect_interval = Duration::from_millis(500);
+        cfg.keepalive_interval = Duration::from_secs(3);
+        let seed: [u8; 32] = self.rng.gen();
+        let mut core = NodeCore::new(cfg, &seed, self.base + self.now);
+        let inbox = core.port();
+        core.db_set("sim", &id, Value::from(inbox.as_str()));
+        core.db_mon("sim");
+        SimNode {
+            id,
+            core,
+            inbox,
+            log: AppLog::default(),
+            epochs: HashMap::new(),
+            next_seq: HashMap::new(),
+            generation,
+        }
+    }
+
+    pub fn instant(&self) -> Instant {
+        self.base + self.now
+    }
+
+    fn reachable(&self, a: usize, b: usize) -> bool {
+        let cut = |n: usize| self.isolated.get(&n).is_some_and(|until| *until > self.now);
+        !(cut(a) || cut(b)) || a == b
+    }
+
+    /// Processes every pending output of every node until all are idle.
+    pub fn drain(&mut self) {
+        loop {
+            let mut any = false;
+            for i in 0..self.nodes.len() {
+                while let Some(out) = self.nodes[i].core.poll_output() {
+                    any = true;
+                    self.handle_output(i, out);
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+    }
+
+    fn handle_output(&mut self, i: usize, out: Output) {
+        let now = self.instant();
+        match out {
+            Output::Connect { conn, addr } => {
+                let target: usize = addr.trim_start_matches("sim:").parse().unwrap();
+                if target < self.nodes.len() && self.reachable(i, target) {
+                    let other = self.nodes[target].core.accept(now);
+                    let idx = self.pipes.len();
+                    self.pipes.push(Some(Pipe {
+                        ends: [(i, conn), (target, other)],
+                        last: [self.now; 2],
+                    }));
+                    self.pipe_of.insert((i, conn), idx);
+                    self.pipe_of.insert((target, other), idx);
+                    self.nodes[i].core.conn_connected(conn, now);
+                } else {
+                    self.nodes[i].core.conn_closed(conn, "connection refused", now);
+                }
+            }
+            Output::Transmit { conn, data } => self.send_chunk((i, conn), Chunk::Data(data)),
+            Output::Close { conn } => {
+                self.send_chunk((i, conn), Chunk::Eof);
+                self.pipe_of.remove(&(i, conn));
+            }
+            Output::StartTls { conn, .. } => {
+                self.nodes[i].core.conn_closed(conn, "no TLS in the simulation", now);
+            }
+            Output::Deliver { port, msg } => {
+                if let [Value::Str(tag), Value::Str(from), seq] = msg.as_slice() {
+                    if tag == "seq" {
+                        let seq = seq.as_i64().unwrap() as u64;
+                        self.nodes[i].log.received.push((port, from.clone(), seq));
+                    }
+                }
+            }
+            Output::MonitorFired { id, .. } => {
+                for epochs in self.nodes[i].epochs.values_mut() {
+                    for e in epochs.iter_mut().filter(|e| e.monitor == id) {
+                        e.fired = true;
+                    }
+                }
+            }
+            Output::DbChange(change) => {
+                self.nodes[i].log.view = change.entries.into_iter().collect();
+            }
+            Output::PortDied { .. }
+            | Output::NodeUp { .. }
+            | Output::NodeDown { .. }
+            | Output::Spawn { .. }
+            | Output::Call { .. }
+            | Output::DbReply { .. } => {}
+        }
+    }
+
+    fn send_chunk(&mut self, from: End, chunk: Chunk) {
+        let Some(&idx) = self.pipe_of.get(&from) else {
+            return;
+        };
+        let Some(pipe) = self.pipes[idx].as_mut() else {
+            return;
+        };
+        let dir = if pipe.ends[0] == from { 1 } else { 0 };
+        let to = pipe.ends[dir];
+        let latency = Duration::from_micros(self.rng.gen_range(100..50_000));
+        let at = (self.now + latency).max(pipe.last[dir]);
+        pipe.last[dir] = at;
+        if matches!(chunk, Chunk::Eof) {
+            self.pipes[idx] = None;
+        }
+        self.delivery_seq += 1;
+        let d = Delivery {
+            at,
+            seq: self.delivery_seq,
+            to,
+            chunk,
+        };
+        let pos = self
+            .queue
+            .iter()
+            .position(|q| (q.at, q.seq) > (d.at, d.seq))
+            .unwrap_or(self.queue.len());
+        self.queue.insert(pos, d);
+    }
+
+    /// Cuts the pipe with index `idx`: data in flight is lost, both ends see the loss.
+    pub fn cut_pipe(&mut self, idx: usize) {
+        let Some(pipe) = self.pipes[idx].take() else {
+            return;
+        };
+        self.queue.retain(|d| !pipe.ends.contains(&d.to));
+        let now = self.instant();
+        for end in pipe.ends {
+            self.pipe_of.remove(&end);
+            self.nodes[end.0].core.conn_closed(end.1, "connection cut", now);
+        }
+    }
+
+    pub fn cut_random_pipe(&mut self) {
+        let live: Vec<usize> = (0..self.pipes.len()).filter(|i| self.pipes[*i].is_some()).collect();
+        if !live.is_empty() {
+            let idx = live[self.rng.gen_range(0..live.len())];
+            self.cut_pipe(idx);
+        }
+    }
+
+    /// Isolates node `n` for `d`: its pipes are cut and new connections refused.
+    pub fn partition(&mut self, n: usize, d: Duration) {
+        self.isolated.insert(n, self.now + d);
+        let idxs: Vec<usize> = (0..self.pipes.len())
+            .filter(|i| self.pipes[*i].as_ref().is_some_and(|p| p.ends.iter().any(|e| e.0 == n)))
+            .collect();
+        for idx in idxs {
+            self.cut_pipe(idx);
+        }
+    }
+
+    /// Replaces node `n` by a fresh one with the same node ID (its old streams break).
+    pub fn restart(&mut self, n: usize) {
+        let idxs: Vec<usize> = (0..self.pipes.len())
+            .filter(|i| self.pipes[*i].as_ref().is_some_and(|p| p.ends.iter().any(|e| e.0 == n)))
+            .collect();
+        for idx in idxs {
+            if let Some(pipe) = self.pipes[idx].take() {
+                self.queue.retain(|d| !pipe.ends.contains(&d.to));
+                let now = self.instant();
+                for end in pipe.ends {
+                    self.pipe_of.remove(&end);
+                    if end.0 != n {
+                        self.nodes[end.0].core.conn_closed(end.1, "peer restarted", now);
+                    }
+                }
+            }
+        }
+        let generation = self.nodes[n].generation + 1;
+        let fresh = self.make_node(n, generation);
+        let old = std::mem::replace(&mut self.nodes[n], fresh);
+        self.nodes[n].epochs = old.epochs;
+        self.nodes[n].next_seq = old.next_seq;
+        self.nodes[n].log.received = old.log.received;
+        // Monitors of the old incarnation died with it.
+        for epochs in self.nodes[n].epochs.values_mut() {
+            for e in epochs.iter_mut() {
+                e.fired = true;
+            }
+        }
+    }
+
+    /// Starts (or continues) monitored sending from `from` to the inbox of `to`.
+    pub fn ensure_monitor(&mut self, from: usize, to: usize) {
+        let needs = self.nodes[from].epochs.get(&to).and_then(|e| e.last()).is_none_or(|e| e.fired);
+        if needs {
+            let target = self.nodes[to].inbox.clone();
+            let monitor = self.nodes[from].core.monitor(&target, MonitorAction::Callback);
+            self.nodes[from].epochs.entry(to).or_default().push(Epoch {
+                target,
+                monitor,
+                sent: Vec::new(),
+                fired: false,
+            });
+        }
+    }
+
+    /// Sends the next sequence number from `from` to the inbox of `to` (monitored).
+    pub fn send_seq(&mut self, from: usize, to: usize) {
+        self.ensure_monitor(from, to);
+        let seq = {
+            let s = self.nodes[from].next_seq.entry(to).or_insert(0);
+            *s += 1;
+            *s
+        };
+        let me = self.nodes[from].id.clone();
+        let epoch = self.nodes[from].epochs.get_mut(&to).and_then(|e| e.last_mut()).unwrap();
+        epoch.sent.push(seq);
+        let target = epoch.target.clone();
+        self.nodes[from]
+            .core
+            .snd(&target, vec![Value::from("seq"), Value::from(me), Value::from(seq as i64)]);
+    }
+
+    /// Advances to the next delivery or timer, if any is due before `limit`.
+    pub fn step(&mut self, limit: Duration) -> bool {
+        self.drain();
+        let next_timer = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.core.poll_timeout())
+            .min()
+            .map(|t| t.saturating_duration_since(self.base));
+        let next_delivery = self.queue.front().map(|d| d.at);
+        let next = match (next_timer, next_delivery) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => return false,
+        };
+        if next > limit {
+            return false;
+        }
+        self.now = self.now.max(next);
+        let now = self.instant();
+        if next_delivery == Some(next) {
+            let d = self.queue.pop_front().unwrap();
+            match d.chunk {
+                Chunk::Data(bytes) => self.nodes[d.to.0].core.conn_input(d.to.1, &bytes, now),
+                Chunk::Eof => {
+                    self.pipe_of.remove(&d.to);
+                    self.nodes[d.to.0].core.conn_closed(d.to.1, "end of file", now)
+                }
+            }
+        } else {
+            for n in &mut self.nodes {
+                if n.core.poll_timeout().is_some_and(|t| t <= now) {
+                    n.core.handle_timeout(now);
+                }
+            }
+        }
+        true
+    }
+
+    /// Runs until `until` (simulated), or until nothing more is scheduled.
+    pub fn run_until(&mut self, until: Duration) {
+        while self.step(until) {}
+        self.now = self.now.max(until);
+        self.drain();
+    }
+}
