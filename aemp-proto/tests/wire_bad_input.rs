@@ -381,3 +381,15 @@ fn large_packet_in_small_pieces() {
         assert_eq!(dec.buffered_len(), 0);
     }
 }
+
+#[test]
+fn unlimited_frames_do_not_overflow() {
+    let limits = small(usize::MAX);
+    let huge = [0x81, 0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00];
+    assert_eq!(decode_all(Framing::Cbor, limits, &huge), Ok(None));
+    let max = [0x81, 0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    assert_too_large(decode_all(Framing::Cbor, limits, &max), Framing::Cbor);
+    let mut prefix = vec![0xff; 9];
+    prefix.push(0x01); // 2^64 - 1
+    assert_too_large(decode_all(Framing::Fast, limits, &prefix), Framing::Fast);
+}

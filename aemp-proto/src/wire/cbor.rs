@@ -269,8 +269,11 @@ impl Decoder {
                 },
                 (BYTES | TEXT, Arg::Val(len)) => {
                     self.check_size((head as u64).saturating_add(len), limits)?;
-                    // check_size bounds len by max_frame, a usize.
-                    let end = head + len as usize;
+                    // check_size bounds len by max_frame, so this only fails for absurd limits.
+                    let Some(end) = usize::try_from(len).ok().and_then(|l| l.checked_add(head))
+                    else {
+                        return Err(DecodeError::too_large(Framing::Cbor, usize::MAX, limits));
+                    };
                     let Some(bytes) = input.get(head..end) else {
                         return Ok(None);
                     };
@@ -395,10 +398,7 @@ impl Decoder {
                 self.depth -= 1;
                 Value::Map(entries)
             }
-            Some(Frame::Chunks { major, bytes }) => match (major, String::from_utf8(bytes)) {
-                (_, Ok(s)) => Value::Str(s),
-                (_, Err(e)) => Value::Bytes(e.into_bytes()),
-            },
+            Some(Frame::Chunks { bytes, .. }) => Value::from_bytes(bytes),
             None => Value::Null,
         }
     }

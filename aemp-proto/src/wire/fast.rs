@@ -97,18 +97,19 @@ pub(super) fn decode(
         Ok(None) => return Ok(None),
         Err(reason) => return Err(DecodeError::malformed(Framing::Fast, 0, reason)),
     };
-    let len = match usize::try_from(len) {
-        Ok(len) if len <= limits.max_frame => len,
-        _ => {
-            let size = usize::try_from(len).unwrap_or(usize::MAX);
-            return Err(DecodeError::too_large(Framing::Fast, size, limits));
-        }
+    let end = match usize::try_from(len) {
+        Ok(len) if len <= limits.max_frame => len.checked_add(head),
+        _ => None,
     };
-    let Some(payload) = input.get(head..head + len) else {
+    let Some(end) = end else {
+        let size = usize::try_from(len).unwrap_or(usize::MAX);
+        return Err(DecodeError::too_large(Framing::Fast, size, limits));
+    };
+    let Some(payload) = input.get(head..end) else {
         return Ok(None);
     };
     let packet = decode_payload(payload, limits)?;
-    *pos += head + len;
+    *pos += end;
     Ok(Some(packet))
 }
 
