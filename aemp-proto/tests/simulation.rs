@@ -16,7 +16,10 @@ use rand::Rng;
 use sim::Net;
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// What one schedule did, to show that the faults and the traffic really happened.
@@ -86,7 +89,9 @@ fn check_guarantee(net: &Net, seed: u64) -> Vec<String> {
                     .filter(|(p, from, s)| p == port && *from == sender.id && e.sent.contains(s))
                     .map(|(_, _, s)| *s)
                     .collect();
-                if got.as_slice() != &e.sent[..got.len().min(e.sent.len())] || got.len() > e.sent.len() {
+                if got.as_slice() != &e.sent[..got.len().min(e.sent.len())]
+                    || got.len() > e.sent.len()
+                {
                     violations.push(format!(
                         "seed {seed}: {} -> {}: got {:?}, not a prefix of sent {:?}",
                         sender.id, e.target, got, e.sent
@@ -103,7 +108,10 @@ fn check_guarantee(net: &Net, seed: u64) -> Vec<String> {
                 }
                 if let Some(first) = got.first() {
                     if *first <= last_seq {
-                        violations.push(format!("seed {seed}: {} -> {}: reordered across epochs", sender.id, e.target));
+                        violations.push(format!(
+                            "seed {seed}: {} -> {}: reordered across epochs",
+                            sender.id, e.target
+                        ));
                     }
                 }
                 last_seq = got.last().copied().unwrap_or(last_seq);
@@ -123,7 +131,12 @@ fn check_views(net: &Net, seed: u64) -> Vec<String> {
     net.nodes
         .iter()
         .filter(|n| n.log.view != expected)
-        .map(|n| format!("seed {seed}: {} sees {:?}, expected {:?}", n.id, n.log.view, expected))
+        .map(|n| {
+            format!(
+                "seed {seed}: {} sees {:?}, expected {:?}",
+                n.id, n.log.view, expected
+            )
+        })
         .collect()
 }
 
@@ -146,11 +159,22 @@ fn check_cleanup(net: &mut Net, seed: u64, mut t: Duration) -> Vec<String> {
     let mut violations = Vec::new();
     for n in &net.nodes {
         let s = n.core.stats();
-        if s.ports != 0 || s.monitors != 0 || s.queued_packets != 0 || s.watches != 0 || s.remote_watchers != 0 {
-            violations.push(format!("seed {seed}: {} keeps state after cleanup: {s:?}", n.id));
+        if s.ports != 0
+            || s.monitors != 0
+            || s.queued_packets != 0
+            || s.watches != 0
+            || s.remote_watchers != 0
+        {
+            violations.push(format!(
+                "seed {seed}: {} keeps state after cleanup: {s:?}",
+                n.id
+            ));
         }
         if s.peers > net.nodes.len() || s.links > 2 * net.nodes.len() {
-            violations.push(format!("seed {seed}: {} has too many peers or links: {s:?}", n.id));
+            violations.push(format!(
+                "seed {seed}: {} has too many peers or links: {s:?}",
+                n.id
+            ));
         }
     }
     violations
@@ -172,8 +196,14 @@ fn simulated_schedules_keep_the_guarantee() {
         "messages sent {}, received {}, monitors fired {}",
         totals.sent, totals.received, totals.fired
     );
-    println!("simulated {count} schedules, {} violations", violations.len());
-    assert!(totals.received > 0 && totals.fired > 0, "the schedules exercised nothing");
+    println!(
+        "simulated {count} schedules, {} violations",
+        violations.len()
+    );
+    assert!(
+        totals.received > 0 && totals.fired > 0,
+        "the schedules exercised nothing"
+    );
     for v in violations.iter().take(20) {
         println!("  {v}");
     }

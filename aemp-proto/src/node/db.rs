@@ -33,7 +33,11 @@ impl FamilyDiff {
                 Some(_) => {}
             }
         }
-        diff.deleted = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+        diff.deleted = old
+            .keys()
+            .filter(|k| !new.contains_key(*k))
+            .cloned()
+            .collect();
         diff
     }
 

@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::db::{family_from_value, family_to_value, key_string, keys_from_value, Db, Family, FamilyDiff};
+use super::db::{
+    family_from_value, family_to_value, key_string, keys_from_value, Db, Family, FamilyDiff,
+};
 use super::{split_port_id, DbChange, DbQuery, NodeCore, Output, RequestId, WatchId};
 use crate::Value;
 
@@ -69,7 +71,11 @@ impl Directory {
     fn recompute(&mut self, family: &str) {
         let mut fam = Family::new();
         let mine = self.sources.get(&self.me).into_iter();
-        let others = self.sources.iter().filter(|(n, _)| **n != self.me).map(|(_, db)| db);
+        let others = self
+            .sources
+            .iter()
+            .filter(|(n, _)| **n != self.me)
+            .map(|(_, db)| db);
         for db in mine.chain(others) {
             for (k, v) in db.family(family).into_iter().flatten() {
                 fam.entry(k.clone()).or_insert_with(|| v.clone());
@@ -86,7 +92,13 @@ impl Directory {
     fn own_and_slaves(&self) -> Db {
         let mut db = Db::default();
         for node in std::iter::once(&self.me).chain(self.slaves.iter()) {
-            for (f, fam) in self.sources.get(node).map(|d| &d.families).into_iter().flatten() {
+            for (f, fam) in self
+                .sources
+                .get(node)
+                .map(|d| &d.families)
+                .into_iter()
+                .flatten()
+            {
                 for (k, v) in fam {
                     db.set(f, k.clone(), v.clone());
                 }
@@ -140,7 +152,10 @@ impl NodeCore {
             self.global_apply(&me, family, set.clone(), Vec::new());
             self.broadcast_to_globals(family, &set, &[]);
         } else if let Some(master) = self.dir.master.clone() {
-            self.send_remote(&master, req("g_upd", vec![Value::from(family), family_to_value(&set)]));
+            self.send_remote(
+                &master,
+                req("g_upd", vec![Value::from(family), family_to_value(&set)]),
+            );
         }
     }
 
@@ -165,7 +180,10 @@ impl NodeCore {
             self.broadcast_to_globals(family, &Family::new(), keys);
         } else if let Some(master) = self.dir.master.clone() {
             let keys = Value::Array(keys.iter().map(|k| Value::from(k.as_str())).collect());
-            self.send_remote(&master, req("g_upd", vec![Value::from(family), Value::Null, keys]));
+            self.send_remote(
+                &master,
+                req("g_upd", vec![Value::from(family), Value::Null, keys]),
+            );
         }
     }
 
@@ -205,7 +223,10 @@ impl NodeCore {
         let id = self.next_id();
         if self.dir.global {
             let result = self.dir.query_result(self.dir.merged.family(family), kind);
-            self.outputs.push_back(Output::DbReply { id: RequestId(id), result });
+            self.outputs.push_back(Output::DbReply {
+                id: RequestId(id),
+                result,
+            });
         } else {
             self.dir.queries.insert(id, (kind, family.to_owned()));
             if let Some(master) = self.dir.master.clone() {
@@ -299,12 +320,25 @@ impl NodeCore {
         }
         for (id, (kind, family)) in std::mem::take(&mut self.dir.queries) {
             let result = self.dir.query_result(self.dir.merged.family(&family), kind);
-            self.outputs.push_back(Output::DbReply { id: RequestId(id), result });
+            self.outputs.push_back(Output::DbReply {
+                id: RequestId(id),
+                result,
+            });
         }
-        let watches: Vec<(WatchId, String)> = self.dir.watches.iter().map(|(w, f)| (*w, f.clone())).collect();
+        let watches: Vec<(WatchId, String)> = self
+            .dir
+            .watches
+            .iter()
+            .map(|(w, f)| (*w, f.clone()))
+            .collect();
         for (id, family) in watches {
             let fam = self.dir.merged.family(&family).cloned();
-            self.notify_watch(id, &family, fam.as_ref(), self.dir.cache.get(&family).cloned().as_ref());
+            self.notify_watch(
+                id,
+                &family,
+                fam.as_ref(),
+                self.dir.cache.get(&family).cloned().as_ref(),
+            );
         }
         self.dir.cache.clear();
     }
@@ -319,7 +353,7 @@ impl NodeCore {
             .merged
             .family(ADDRESSES)
             .and_then(|f| f.get(node))
-            .map(|v| keys_from_value(v))
+            .map(keys_from_value)
             .unwrap_or_default();
         Some(addrs)
     }
@@ -389,7 +423,10 @@ impl NodeCore {
 
     fn send_query(&mut self, master: &str, id: u64) {
         if let Some((kind, family)) = self.dir.queries.get(&id).cloned() {
-            let packet = req(kind.request(), vec![Value::from(family), Value::from(id.to_string())]);
+            let packet = req(
+                kind.request(),
+                vec![Value::from(family), Value::from(id.to_string())],
+            );
             self.send_remote(master, packet);
         }
     }
@@ -417,7 +454,9 @@ impl NodeCore {
                     self.set_master(from);
                 }
             }
-            "g_set" if self.dir.global => self.replace_source(from, Db::from_value(args.first().unwrap_or(&Value::Null))),
+            "g_set" if self.dir.global => {
+                self.replace_source(from, Db::from_value(args.first().unwrap_or(&Value::Null)))
+            }
             "g_upd" if self.dir.global => {
                 let family = text(args.first());
                 let set = family_from_value(args.get(1).unwrap_or(&Value::Null));
@@ -434,7 +473,9 @@ impl NodeCore {
                 } else {
                     self.directory_lookup(&node).filter(|a| !a.is_empty())
                 };
-                let binds = found.map_or(Value::Null, |a| Value::Array(a.into_iter().map(Value::from).collect()));
+                let binds = found.map_or(Value::Null, |a| {
+                    Value::Array(a.into_iter().map(Value::from).collect())
+                });
                 self.send_remote(from, req("g_found", vec![Value::from(node), binds]));
             }
             "g_found" => {
@@ -459,14 +500,26 @@ impl NodeCore {
                 if let Ok(id) = u64::try_from(id) {
                     if self.dir.queries.remove(&id).is_some() {
                         let result = args.get(1).cloned().unwrap_or(Value::Null);
-                        self.outputs.push_back(Output::DbReply { id: RequestId(id), result });
+                        self.outputs.push_back(Output::DbReply {
+                            id: RequestId(id),
+                            result,
+                        });
                     }
                 }
             }
             "g_mon1" => {
                 let family = text(args.first());
-                self.dir.remote_watchers.entry(family.clone()).or_default().insert(from.to_owned());
-                let fam = self.dir.merged.family(&family).map(family_to_value).unwrap_or(Value::Map(Vec::new()));
+                self.dir
+                    .remote_watchers
+                    .entry(family.clone())
+                    .or_default()
+                    .insert(from.to_owned());
+                let fam = self
+                    .dir
+                    .merged
+                    .family(&family)
+                    .map(family_to_value)
+                    .unwrap_or(Value::Map(Vec::new()));
                 self.send_remote(from, req("g_chg1", vec![Value::from(family), fam]));
             }
             "g_mon0" => {
@@ -500,7 +553,13 @@ impl NodeCore {
 
     /// Slave role: the master told us the new contents of a watched family.
     fn cache_changed(&mut self, family: &str, fam: Family) {
-        let ids: Vec<WatchId> = self.dir.watches.iter().filter(|(_, f)| *f == family).map(|(w, _)| *w).collect();
+        let ids: Vec<WatchId> = self
+            .dir
+            .watches
+            .iter()
+            .filter(|(_, f)| *f == family)
+            .map(|(w, _)| *w)
+            .collect();
         if ids.is_empty() {
             return;
         }
@@ -515,7 +574,13 @@ impl NodeCore {
     }
 
     /// Tells watch `id` about the change from `old` to `new` (everything, the first time).
-    fn notify_watch(&mut self, id: WatchId, family: &str, new: Option<&Family>, old: Option<&Family>) {
+    fn notify_watch(
+        &mut self,
+        id: WatchId,
+        family: &str,
+        new: Option<&Family>,
+        old: Option<&Family>,
+    ) {
         let first = self.dir.primed.insert(id);
         let diff = FamilyDiff::between(if first { None } else { old }, new);
         if !first && diff.is_empty() {
@@ -524,7 +589,9 @@ impl NodeCore {
         self.outputs.push_back(Output::DbChange(DbChange {
             watch: id,
             family: family.to_owned(),
-            entries: new.map(|f| f.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+            entries: new
+                .map(|f| f.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
             added: diff.added,
             changed: diff.changed,
             deleted: diff.deleted,
@@ -533,8 +600,17 @@ impl NodeCore {
 
     /// Global role: replaces everything `source` owns.
     fn replace_source(&mut self, source: &str, db: Db) {
-        let old = self.dir.sources.insert(source.to_owned(), db.clone()).unwrap_or_default();
-        let families: BTreeSet<String> = old.families.keys().chain(db.families.keys()).cloned().collect();
+        let old = self
+            .dir
+            .sources
+            .insert(source.to_owned(), db.clone())
+            .unwrap_or_default();
+        let families: BTreeSet<String> = old
+            .families
+            .keys()
+            .chain(db.families.keys())
+            .cloned()
+            .collect();
         for family in families {
             let before = self.dir.merged.family(&family).cloned();
             self.dir.recompute(&family);
@@ -563,14 +639,33 @@ impl NodeCore {
         }
         if let Some(watchers) = self.dir.remote_watchers.get(family).cloned() {
             let fam = after.clone().unwrap_or_default();
-            let set: Family = diff.added.iter().chain(&diff.changed).filter_map(|k| Some((k.clone(), fam.get(k)?.clone()))).collect();
-            let del = Value::Array(diff.deleted.iter().map(|k| Value::from(k.as_str())).collect());
+            let set: Family = diff
+                .added
+                .iter()
+                .chain(&diff.changed)
+                .filter_map(|k| Some((k.clone(), fam.get(k)?.clone())))
+                .collect();
+            let del = Value::Array(
+                diff.deleted
+                    .iter()
+                    .map(|k| Value::from(k.as_str()))
+                    .collect(),
+            );
             for node in watchers {
-                let packet = req("g_chg2", vec![Value::from(family), family_to_value(&set), del.clone()]);
+                let packet = req(
+                    "g_chg2",
+                    vec![Value::from(family), family_to_value(&set), del.clone()],
+                );
                 self.send_remote(&node, packet);
             }
         }
-        let ids: Vec<WatchId> = self.dir.watches.iter().filter(|(_, f)| *f == family).map(|(w, _)| *w).collect();
+        let ids: Vec<WatchId> = self
+            .dir
+            .watches
+            .iter()
+            .filter(|(_, f)| *f == family)
+            .map(|(w, _)| *w)
+            .collect();
         for id in ids {
             self.notify_watch(id, family, after.as_ref(), before);
         }
@@ -578,10 +673,22 @@ impl NodeCore {
 
     /// Global role: forwards an update to every other global node.
     fn broadcast_to_globals(&mut self, family: &str, set: &Family, del: &[String]) {
-        let globals: Vec<String> = self.dir.globals.iter().filter(|g| self.node_is_up(g)).cloned().collect();
+        let globals: Vec<String> = self
+            .dir
+            .globals
+            .iter()
+            .filter(|g| self.node_is_up(g))
+            .cloned()
+            .collect();
         for g in globals {
             let del = Value::Array(del.iter().map(|k| Value::from(k.as_str())).collect());
-            self.send_remote(&g, req("g_upd", vec![Value::from(family), family_to_value(set), del]));
+            self.send_remote(
+                &g,
+                req(
+                    "g_upd",
+                    vec![Value::from(family), family_to_value(set), del],
+                ),
+            );
         }
     }
 }

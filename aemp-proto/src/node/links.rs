@@ -304,7 +304,8 @@ impl NodeCore {
             self.refuse(other, ConnError::AlreadyConnected);
         }
         tracing::info!(%node, "node is up");
-        self.outputs.push_back(Output::NodeUp { node: node.clone() });
+        self.outputs
+            .push_back(Output::NodeUp { node: node.clone() });
         self.directory_node_up(&node);
         if let Some(link) = self.links.get_mut(&id) {
             for packet in queue {
@@ -358,7 +359,10 @@ impl NodeCore {
             self.become_global();
             return;
         }
-        let up = s.node.as_ref().is_some_and(|n| self.peers.get(n).is_some_and(|p| p.up.is_some()));
+        let up = s
+            .node
+            .as_ref()
+            .is_some_and(|n| self.peers.get(n).is_some_and(|p| p.up.is_some()));
         if !up {
             s.node = None;
             self.schedule_seed_retry(seed);
@@ -495,11 +499,19 @@ impl NodeCore {
                 .then(|| l.last_rx + self.cfg.monitor_timeout);
             [l.conn.poll_timeout(), keepalive, silence]
         });
-        let peers = self.peers.values().filter_map(|p| p.connecting.as_ref()).flat_map(|c| {
-            let retry = (!c.addrs.is_empty() || !c.looking_up).then_some(c.next_try);
-            [Some(c.deadline), retry]
-        });
-        let seeds = self.seeds.iter().filter(|s| s.wanted()).map(|s| Some(s.next_try));
+        let peers = self
+            .peers
+            .values()
+            .filter_map(|p| p.connecting.as_ref())
+            .flat_map(|c| {
+                let retry = (!c.addrs.is_empty() || !c.looking_up).then_some(c.next_try);
+                [Some(c.deadline), retry]
+            });
+        let seeds = self
+            .seeds
+            .iter()
+            .filter(|s| s.wanted())
+            .map(|s| Some(s.next_try));
         links.chain(peers).chain(seeds).flatten().min()
     }
 
@@ -513,7 +525,8 @@ impl NodeCore {
             link.conn.handle_timeout(now);
             if link.conn.is_authenticated() {
                 if link.peer_keeps_alive && now >= link.last_rx + self.cfg.monitor_timeout {
-                    link.conn.close(ConnError::Local("peer silent for monitor_timeout".into()));
+                    link.conn
+                        .close(ConnError::Local("peer silent for monitor_timeout".into()));
                 } else if now >= link.last_tx + self.cfg.keepalive_interval {
                     link.conn.send(&[]);
                     link.last_tx = now;

@@ -153,7 +153,11 @@ impl NodeCore {
     pub fn new(cfg: NodeConfig, seed: &[u8], now: Instant) -> NodeCore {
         let mut rng = Rng::new(seed);
         let port_prefix = rng.alnum(8);
-        let seeds = cfg.seeds.iter().map(|a| Seed::new(a.clone(), now)).collect();
+        let seeds = cfg
+            .seeds
+            .iter()
+            .map(|a| Seed::new(a.clone(), now))
+            .collect();
         let mut node = NodeCore {
             dir: Directory::new(cfg.node_id(), &cfg.binds),
             cfg,

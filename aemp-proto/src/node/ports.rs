@@ -143,7 +143,11 @@ impl NodeCore {
                 self.db_del(family, &[port_id(&me, &name)]);
             }
             for node in &port.watchers {
-                let mut packet = vec![Value::from(""), Value::from("kil0"), Value::from(name.as_str())];
+                let mut packet = vec![
+                    Value::from(""),
+                    Value::from("kil0"),
+                    Value::from(name.as_str()),
+                ];
                 packet.extend(reason.iter().cloned());
                 if let Some(peer) = self.peers.get_mut(node) {
                     peer.watching.remove(&name);
@@ -155,7 +159,8 @@ impl NodeCore {
                     queue.push_back(link);
                 }
             }
-            self.outputs.push_back(Output::PortDied { port: name, reason });
+            self.outputs
+                .push_back(Output::PortDied { port: name, reason });
         }
     }
 
@@ -201,7 +206,10 @@ impl NodeCore {
             let ids = peer.monitored.entry(name.clone()).or_default();
             ids.push(id);
             if ids.len() == 1 {
-                self.send_remote(&node, vec![Value::from(""), Value::from("mon1"), Value::from(name)]);
+                self.send_remote(
+                    &node,
+                    vec![Value::from(""), Value::from("mon1"), Value::from(name)],
+                );
             }
         }
         id
@@ -240,7 +248,10 @@ impl NodeCore {
         if ids.is_empty() {
             peer.monitored.remove(&m.port);
             if peer.up.is_some() {
-                self.send_remote(&m.node, vec![Value::from(""), Value::from("mon0"), Value::from(m.port)]);
+                self.send_remote(
+                    &m.node,
+                    vec![Value::from(""), Value::from("mon0"), Value::from(m.port)],
+                );
             }
             self.forget_idle_peer(&m.node);
         }
@@ -248,7 +259,11 @@ impl NodeCore {
 
     /// Runs monitor `id` with `reason` and forgets it. A "kill linked local port" action is
     /// returned to the caller instead of recursing.
-    pub(super) fn fire_monitor(&mut self, id: MonitorId, reason: &[Value]) -> Option<(String, Vec<Value>)> {
+    pub(super) fn fire_monitor(
+        &mut self,
+        id: MonitorId,
+        reason: &[Value],
+    ) -> Option<(String, Vec<Value>)> {
         let m = self.monitors.remove(&id)?;
         match m.action {
             MonitorAction::Callback => {
@@ -301,7 +316,11 @@ impl NodeCore {
 
     /// `kil0` from `node`: its port `port` died with `reason`.
     pub(super) fn remote_port_died(&mut self, node: &str, port: &str, reason: Vec<Value>) {
-        let Some(ids) = self.peers.get_mut(node).and_then(|p| p.monitored.remove(port)) else {
+        let Some(ids) = self
+            .peers
+            .get_mut(node)
+            .and_then(|p| p.monitored.remove(port))
+        else {
             return;
         };
         for id in ids {
@@ -319,7 +338,11 @@ impl NodeCore {
                 if !p.watchers.iter().any(|n| n == node) {
                     p.watchers.push(node.to_owned());
                 }
-                self.peers.entry(node.to_owned()).or_default().watching.insert(port.to_owned());
+                self.peers
+                    .entry(node.to_owned())
+                    .or_default()
+                    .watching
+                    .insert(port.to_owned());
             }
             None => {
                 let mut packet = vec![Value::from(""), Value::from("kil0"), Value::from(port)];

@@ -5,9 +5,30 @@ use crate::Value;
 
 /// The node-port requests this node understands (for `can`).
 const KNOWN_REQUESTS: &[&str] = &[
-    "", "mon0", "mon1", "kil0", "kil1", "snd", "can", "time", "devnull", "eval",
-    "g_slave", "g_global", "g_set", "g_upd", "g_find", "g_found", "g_db_family",
-    "g_db_keys", "g_db_values", "g_reply", "g_mon1", "g_mon0", "g_chg1", "g_chg2",
+    "",
+    "mon0",
+    "mon1",
+    "kil0",
+    "kil1",
+    "snd",
+    "can",
+    "time",
+    "devnull",
+    "eval",
+    "g_slave",
+    "g_global",
+    "g_set",
+    "g_upd",
+    "g_find",
+    "g_found",
+    "g_db_family",
+    "g_db_keys",
+    "g_db_values",
+    "g_reply",
+    "g_mon1",
+    "g_mon0",
+    "g_chg1",
+    "g_chg2",
 ];
 
 /// The only `eval` expression a Rust node answers (for the original's `aemp trace`).
@@ -39,7 +60,8 @@ impl NodeCore {
             let Value::Str(port) = packet.remove(0) else {
                 return;
             };
-            self.outputs.push_back(Output::Deliver { port, msg: packet });
+            self.outputs
+                .push_back(Output::Deliver { port, msg: packet });
         } else {
             tracing::trace!(%node, port = %name, "message for a missing port dropped");
         }
@@ -113,7 +135,10 @@ impl NodeCore {
             self.reply(reply, answer);
         } else {
             tracing::warn!(%from, %code, "eval is not supported by this node");
-            self.reply(reply, vec![Value::from("eval is not supported by this node")]);
+            self.reply(
+                reply,
+                vec![Value::from("eval is not supported by this node")],
+            );
         }
     }
 

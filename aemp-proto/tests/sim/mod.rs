@@ -176,7 +176,9 @@ impl Net {
                     self.pipe_of.insert((target, other), idx);
                     self.nodes[i].core.conn_connected(conn, now);
                 } else {
-                    self.nodes[i].core.conn_closed(conn, "connection refused", now);
+                    self.nodes[i]
+                        .core
+                        .conn_closed(conn, "connection refused", now);
                 }
             }
             Output::Transmit { conn, data } => self.send_chunk((i, conn), Chunk::Data(data)),
@@ -185,7 +187,9 @@ impl Net {
                 self.pipe_of.remove(&(i, conn));
             }
             Output::StartTls { conn, .. } => {
-                self.nodes[i].core.conn_closed(conn, "no TLS in the simulation", now);
+                self.nodes[i]
+                    .core
+                    .conn_closed(conn, "no TLS in the simulation", now);
             }
             Output::Deliver { port, msg } => {
                 if let [Value::Str(tag), Value::Str(from), seq] = msg.as_slice() {
@@ -253,12 +257,16 @@ impl Net {
         let now = self.instant();
         for end in pipe.ends {
             self.pipe_of.remove(&end);
-            self.nodes[end.0].core.conn_closed(end.1, "connection cut", now);
+            self.nodes[end.0]
+                .core
+                .conn_closed(end.1, "connection cut", now);
         }
     }
 
     pub fn cut_random_pipe(&mut self) {
-        let live: Vec<usize> = (0..self.pipes.len()).filter(|i| self.pipes[*i].is_some()).collect();
+        let live: Vec<usize> = (0..self.pipes.len())
+            .filter(|i| self.pipes[*i].is_some())
+            .collect();
         if !live.is_empty() {
             let idx = live[self.rng.gen_range(0..live.len())];
             self.cut_pipe(idx);
@@ -269,7 +277,11 @@ impl Net {
     pub fn partition(&mut self, n: usize, d: Duration) {
         self.isolated.insert(n, self.now + d);
         let idxs: Vec<usize> = (0..self.pipes.len())
-            .filter(|i| self.pipes[*i].as_ref().is_some_and(|p| p.ends.iter().any(|e| e.0 == n)))
+            .filter(|i| {
+                self.pipes[*i]
+                    .as_ref()
+                    .is_some_and(|p| p.ends.iter().any(|e| e.0 == n))
+            })
             .collect();
         for idx in idxs {
             self.cut_pipe(idx);
@@ -279,7 +291,11 @@ impl Net {
     /// Replaces node `n` by a fresh one with the same node ID (its old streams break).
     pub fn restart(&mut self, n: usize) {
         let idxs: Vec<usize> = (0..self.pipes.len())
-            .filter(|i| self.pipes[*i].as_ref().is_some_and(|p| p.ends.iter().any(|e| e.0 == n)))
+            .filter(|i| {
+                self.pipes[*i]
+                    .as_ref()
+                    .is_some_and(|p| p.ends.iter().any(|e| e.0 == n))
+            })
             .collect();
         for idx in idxs {
             if let Some(pipe) = self.pipes[idx].take() {
@@ -288,7 +304,9 @@ impl Net {
                 for end in pipe.ends {
                     self.pipe_of.remove(&end);
                     if end.0 != n {
-                        self.nodes[end.0].core.conn_closed(end.1, "peer restarted", now);
+                        self.nodes[end.0]
+                            .core
+                            .conn_closed(end.1, "peer restarted", now);
                     }
                 }
             }
@@ -309,10 +327,16 @@ impl Net {
 
     /// Starts (or continues) monitored sending from `from` to the inbox of `to`.
     pub fn ensure_monitor(&mut self, from: usize, to: usize) {
-        let needs = self.nodes[from].epochs.get(&to).and_then(|e| e.last()).is_none_or(|e| e.fired);
+        let needs = self.nodes[from]
+            .epochs
+            .get(&to)
+            .and_then(|e| e.last())
+            .is_none_or(|e| e.fired);
         if needs {
             let target = self.nodes[to].inbox.clone();
-            let monitor = self.nodes[from].core.monitor(&target, MonitorAction::Callback);
+            let monitor = self.nodes[from]
+                .core
+                .monitor(&target, MonitorAction::Callback);
             self.nodes[from].epochs.entry(to).or_default().push(Epoch {
                 target,
                 monitor,
@@ -331,12 +355,17 @@ impl Net {
             *s
         };
         let me = self.nodes[from].id.clone();
-        let epoch = self.nodes[from].epochs.get_mut(&to).and_then(|e| e.last_mut()).unwrap();
+        let epoch = self.nodes[from]
+            .epochs
+            .get_mut(&to)
+            .and_then(|e| e.last_mut())
+            .unwrap();
         epoch.sent.push(seq);
         let target = epoch.target.clone();
-        self.nodes[from]
-            .core
-            .snd(&target, vec![Value::from("seq"), Value::from(me), Value::from(seq as i64)]);
+        self.nodes[from].core.snd(
+            &target,
+            vec![Value::from("seq"), Value::from(me), Value::from(seq as i64)],
+        );
     }
 
     /// Advances to the next delivery or timer, if any is due before `limit`.
@@ -366,7 +395,9 @@ impl Net {
                 Chunk::Data(bytes) => self.nodes[d.to.0].core.conn_input(d.to.1, &bytes, now),
                 Chunk::Eof => {
                     self.pipe_of.remove(&d.to);
-                    self.nodes[d.to.0].core.conn_closed(d.to.1, "end of file", now)
+                    self.nodes[d.to.0]
+                        .core
+                        .conn_closed(d.to.1, "end of file", now)
                 }
             }
         } else {
