@@ -1,0 +1,210 @@
+//! The driver: one future per node that owns its sockets and runs the core.
+//!
+//! Each round follows the core's contract: feed it one kind of input (accepted streams,
+//! bytes, connection results, due timeouts), drain `poll_output` until it is empty, act on
+//! every output (transport outputs go to the TCP transport, application outputs to the
+//! dispatcher, with no lock held), write what is queued. Rounds repeat while anything
+//! happened; then the driver sleeps until a socket is ready, a handle wakes it, or the
+//! next deadline (the core's `poll_timeout` or a timer) passes.
+
+use std::future::poll_fn;
+use std::iter;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use aemp_proto::node::{ConnId, NodeCore, Output};
+use aemp_runtime::{Runtime, Sleep};
+use aemp_transport_tcp::{Event, Tcp};
+
+use crate::dispatch::{dispatch, guarded};
+use crate::shared::lock;
+use crate::Node;
+
+/// Rounds per poll before yielding to the executor.
+const MAX_ROUNDS: usize = 64;
+/// How long a stopping node may take to write what is queued.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+
+pub(crate) struct Driver<R: Runtime> {
+    node: Node,
+    tcp: Tcp<R>,
+    sleep: R::Sleep,
+    stop_deadline: Option<Instant>,
+    /// Dropped when the driver ends, which resolves `Node::stopped`.
+    _stopped: async_channel::Sender<()>,
+}
+
+impl<R: Runtime> Driver<R> {
+    pub(crate) fn new(
+        node: Node,
+        tcp: Tcp<R>,
+        sleep: R::Sleep,
+        stopped: async_channel::Sender<()>,
+    ) -> Self {
+        Driver {
+            node,
+            tcp,
+            sleep,
+            stop_deadline: None,
+            _stopped: stopped,
+        }
+    }
+
+    /// Runs the node until it is shut down, then drops everything the application
+    /// registered.
+    pub(crate) async fn run(mut self) {
+        poll_fn(|cx| self.poll(cx)).await;
+        tracing::info!(node = %self.node.node_id(), "node stopped");
+        let shared = &self.node.shared;
+        let reg = std::mem::take(&mut *lock(&shared.reg));
+        lock(&shared.timers).clear();
+        drop(reg);
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        for _ in 0..MAX_ROUNDS {
+            let shared = &self.node.shared;
+            shared.wake.register(cx.waker());
+            let woken = shared.wake.take();
+            if shared.stopping.load(Ordering::Acquire) {
+                return self.poll_stop(cx);
+            }
+            let mut progress = woken;
+            progress |= self.accept(cx);
+            progress |= self.input(cx);
+            progress |= self.timeouts();
+            progress |= self.outputs();
+            progress |= self.write(cx);
+            if progress {
+                continue;
+            }
+            let deadline = self
+                .deadline()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            self.sleep.reset(deadline);
+            if self.sleep.poll_sleep(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    fn core(&self) -> std::sync::MutexGuard<'_, NodeCore> {
+        lock(&self.node.shared.core)
+    }
+
+    fn accept(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut progress = false;
+        while let Some((stream, peer)) = self.tcp.poll_accept(cx) {
+            let id = self.core().accept(Instant::now());
+            tracing::debug!(conn = id.0, %peer, "accepted");
+            self.tcp.insert(id, stream, peer);
+            progress = true;
+        }
+        progress
+    }
+
+    fn input(&mut self, cx: &mut Context<'_>) -> bool {
+        let shared = &self.node.shared;
+        self.tcp
+            .poll_input(cx, |id, event| feed(&mut lock(&shared.core), id, event))
+    }
+
+    fn write(&mut self, cx: &mut Context<'_>) -> bool {
+        let shared = &self.node.shared;
+        self.tcp
+            .poll_output(cx, |id, event| feed(&mut lock(&shared.core), id, event))
+    }
+
+    fn timeouts(&mut self) -> bool {
+        let now = Instant::now();
+        let core_due = {
+            let mut core = self.core();
+            let due = core.poll_timeout().is_some_and(|t| t <= now);
+            if due {
+                core.handle_timeout(now);
+            }
+            due
+        };
+        let timers = lock(&self.node.shared.timers).take_due(now);
+        let fired = !timers.is_empty();
+        for action in timers {
+            guarded("timer", action);
+        }
+        core_due || fired
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        let core = self.core().poll_timeout();
+        let timer = lock(&self.node.shared.timers).next_deadline();
+        core.into_iter().chain(timer).min()
+    }
+
+    /// Drains the core and acts on every output.
+    fn outputs(&mut self) -> bool {
+        let outs: Vec<Output> = {
+            let mut core = self.core();
+            iter::from_fn(|| core.poll_output()).collect()
+        };
+        let progress = !outs.is_empty();
+        for out in outs {
+            match out {
+                Output::Connect { conn, addr } => self.tcp.connect(conn, &addr),
+                Output::Transmit { conn, data } => {
+                    if let Err(overflow) = self.tcp.transmit(conn, data) {
+                        tracing::warn!(conn = conn.0, error = %overflow, "closing the connection");
+                        self.tcp.abort(conn);
+                        self.core()
+                            .conn_closed(conn, &overflow.to_string(), Instant::now());
+                    }
+                }
+                Output::StartTls { conn, .. } => {
+                    tracing::error!(
+                        conn = conn.0,
+                        "the peer wants TLS, which this build does not support"
+                    );
+                    self.tcp.abort(conn);
+                    self.core().conn_closed(
+                        conn,
+                        "TLS not supported by this build",
+                        Instant::now(),
+                    );
+                }
+                Output::Close { conn } => self.tcp.close(conn),
+                app => dispatch(&self.node, app),
+            }
+        }
+        progress
+    }
+
+    /// The shutdown rounds: no more core input, write what is queued, then end.
+    fn poll_stop(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let now = Instant::now();
+        let deadline = *self.stop_deadline.get_or_insert_with(|| {
+            self.tcp.drop_listeners();
+            self.tcp.close_all();
+            now + STOP_GRACE
+        });
+        self.tcp.poll_output(cx, |_, _| {});
+        if self.tcp.is_idle() || now >= deadline {
+            return Poll::Ready(());
+        }
+        self.sleep.reset(deadline);
+        match self.sleep.poll_sleep(cx) {
+            Poll::Ready(()) => Poll::Ready(()),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Hands one transport event to the core.
+fn feed(core: &mut NodeCore, id: ConnId, event: Event<'_>) {
+    let now = Instant::now();
+    match event {
+        Event::Connected => core.conn_connected(id, now),
+        Event::Data(bytes) => core.conn_input(id, bytes, now),
+        Event::Closed(why) => core.conn_closed(id, &why, now),
+    }
+}

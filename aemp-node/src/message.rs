@@ -1,0 +1,215 @@
+//! Messages, kill reasons, and what a handler's result means.
+
+use std::fmt;
+use std::ops::Deref;
+
+use aemp_proto::{from_values, Value, ValueError};
+use serde::de::DeserializeOwned;
+
+/// A message as a handler receives it: an ordered list of values.
+///
+/// ```
+/// use aemp_node::Message;
+/// use aemp_proto::Value;
+/// let m = Message::new(vec![Value::from("join"), Value::from("nick")]);
+/// assert_eq!(m.tag(), Some("join"));
+/// let (tag, nick): (String, String) = m.decode().unwrap();
+/// assert_eq!((tag.as_str(), nick.as_str()), ("join", "nick"));
+/// assert_eq!(m.len(), 2); // it dereferences to [Value]
+/// ```
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Message(Vec<Value>);
+
+impl Message {
+    /// A message with these values.
+    ///
+    /// ```
+    /// assert!(aemp_node::Message::new(vec![]).is_empty());
+    /// ```
+    pub fn new(values: Vec<Value>) -> Message {
+        Message(values)
+    }
+
+    /// The first value, when it is a string (by convention the message's tag).
+    ///
+    /// ```
+    /// # use aemp_node::Message; use aemp_proto::Value;
+    /// assert_eq!(Message::new(vec![Value::Int(1)]).tag(), None);
+    /// ```
+    pub fn tag(&self) -> Option<&str> {
+        self.0.first().and_then(Value::as_str)
+    }
+
+    /// Decodes the values as one Rust value: a tuple or a struct with fields in message
+    /// order (see [`aemp_proto::from_values`]).
+    ///
+    /// ```
+    /// # use aemp_node::Message; use aemp_proto::Value;
+    /// let m = Message::new(vec![Value::from("n"), Value::from("7")]);
+    /// let (_, n): (String, u32) = m.decode().unwrap(); // Perl sent "7" as a string
+    /// assert_eq!(n, 7);
+    /// ```
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
+        from_values(self.0.clone())
+    }
+
+    /// The values.
+    ///
+    /// ```
+    /// # use aemp_node::Message; use aemp_proto::Value;
+    /// assert_eq!(Message::new(vec![Value::Null]).into_vec(), vec![Value::Null]);
+    /// ```
+    pub fn into_vec(self) -> Vec<Value> {
+        self.0
+    }
+}
+
+impl Deref for Message {
+    type Target = [Value];
+    fn deref(&self) -> &[Value] {
+        &self.0
+    }
+}
+
+impl From<Vec<Value>> for Message {
+    fn from(v: Vec<Value>) -> Self {
+        Message(v)
+    }
+}
+
+impl fmt::Display for Message {
+    /// The values as a JSON-like array.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&Value::Array(self.0.clone()), f)
+    }
+}
+
+/// Why a port died: a list of values, empty for a "normal" kill, by convention
+/// `[code, human text, ...]` otherwise (`["die", "…"]`, `["transport_error", node, "…"]`).
+///
+/// ```
+/// use aemp_node::Reason;
+/// assert!(Reason::normal().is_normal());
+/// let r = Reason::new("custom_error", "don't like your face");
+/// assert_eq!(r.code(), Some("custom_error"));
+/// assert_eq!(r.text(), Some("don't like your face"));
+/// assert_eq!(r.to_string(), "custom_error don't like your face");
+/// ```
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Reason(Vec<Value>);
+
+impl Reason {
+    /// The empty reason of a normal kill.
+    ///
+    /// ```
+    /// assert!(aemp_node::Reason::normal().values().is_empty());
+    /// ```
+    pub fn normal() -> Reason {
+        Reason(Vec::new())
+    }
+
+    /// `[code, text]`.
+    ///
+    /// ```
+    /// assert_eq!(aemp_node::Reason::new("a", "b").values().len(), 2);
+    /// ```
+    pub fn new(code: &str, text: &str) -> Reason {
+        Reason(vec![Value::from(code), Value::from(text)])
+    }
+
+    /// Whether this is a normal kill (no values).
+    ///
+    /// ```
+    /// assert!(!aemp_node::Reason::new("x", "y").is_normal());
+    /// ```
+    pub fn is_normal(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first value, when it is a string.
+    ///
+    /// ```
+    /// assert_eq!(aemp_node::Reason::normal().code(), None);
+    /// ```
+    pub fn code(&self) -> Option<&str> {
+        self.0.first().and_then(Value::as_str)
+    }
+
+    /// The second value, when it is a string (the human-readable text by convention).
+    ///
+    /// ```
+    /// assert_eq!(aemp_node::Reason::new("die", "oops").text(), Some("oops"));
+    /// ```
+    pub fn text(&self) -> Option<&str> {
+        self.0.get(1).and_then(Value::as_str)
+    }
+
+    /// The values.
+    ///
+    /// ```
+    /// assert!(aemp_node::Reason::normal().values().is_empty());
+    /// ```
+    pub fn values(&self) -> &[Value] {
+        &self.0
+    }
+
+    /// The values, owned.
+    ///
+    /// ```
+    /// assert_eq!(aemp_node::Reason::new("a", "b").into_vec().len(), 2);
+    /// ```
+    pub fn into_vec(self) -> Vec<Value> {
+        self.0
+    }
+}
+
+impl From<Vec<Value>> for Reason {
+    fn from(v: Vec<Value>) -> Self {
+        Reason(v)
+    }
+}
+
+impl fmt::Display for Reason {
+    /// The values separated by spaces, strings without quotes (as Perl prints `@_`);
+    /// `normal` for the empty reason.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("normal");
+        }
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            match v {
+                Value::Str(s) => f.write_str(s)?,
+                other => write!(f, "{other}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a handler's return value says: `()` is success, `Err(e)` is a failure that kills
+/// the handler's port with `["die", e.to_string()]` (as a panic does).
+///
+/// ```
+/// use aemp_node::Outcome;
+/// assert_eq!(().into_failure(), None);
+/// assert_eq!(Err::<(), _>("bad input").into_failure(), Some("bad input".to_string()));
+/// ```
+pub trait Outcome {
+    /// The failure text, if the handler failed.
+    fn into_failure(self) -> Option<String>;
+}
+
+impl Outcome for () {
+    fn into_failure(self) -> Option<String> {
+        None
+    }
+}
+
+impl<E: fmt::Display> Outcome for Result<(), E> {
+    fn into_failure(self) -> Option<String> {
+        self.err().map(|e| e.to_string())
+    }
+}

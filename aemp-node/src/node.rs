@@ -1,0 +1,279 @@
+//! The node handle: identity, ports, sending, killing, timers, shutdown.
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aemp_proto::node::NodeCore;
+use aemp_proto::{to_values, Value};
+use serde::Serialize;
+
+use crate::shared::{lock, Shared};
+use crate::{Error, NodeBuilder, NodeId, PortId, Reason};
+
+/// A running AEMP node. Cheap to clone (an `Arc` inside), `Send + Sync`: use it from any
+/// thread or task. Handlers run on the node's driver (a thread of its own by default);
+/// they must not block for long.
+///
+/// ```
+/// use aemp_node::Node;
+/// use std::time::Duration;
+///
+/// let node = Node::builder().norc().secret("s3cr3t").binds(["127.0.0.1:0"]).start()?;
+/// let port = node.port();
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// node.rcv_tag(&port, "hello", move |msg| tx.send(msg.decode::<(String,)>().unwrap().0).unwrap())?;
+/// node.snd(&port, ("hello", "world"))?;
+/// assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), "world");
+/// node.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("node_id", &self.shared.node_id)
+            .finish()
+    }
+}
+
+impl Node {
+    /// A builder to configure and start a node.
+    ///
+    /// ```
+    /// let b = aemp_node::Node::builder().profile("worker");
+    /// # drop(b);
+    /// ```
+    pub fn builder() -> NodeBuilder {
+        NodeBuilder::new()
+    }
+
+    /// Runs `f` on the core and wakes the driver to act on what it did.
+    pub(crate) fn with_core<T>(&self, f: impl FnOnce(&mut NodeCore) -> T) -> T {
+        let out = f(&mut lock(&self.shared.core));
+        self.shared.wake.wake();
+        out
+    }
+
+    /// This node's ID (the original's `$NODE`).
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").node_id("me").binds(["127.0.0.1:0"]).start()?;
+    /// assert_eq!(node.node_id().as_str(), "me");
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "NODE")]
+    pub fn node_id(&self) -> &NodeId {
+        &self.shared.node_id
+    }
+
+    /// Creates a new local port. Until [`rcv`](Node::rcv) installs handlers, a message to it
+    /// kills it with `unhandled_message`.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// let p = node.port();
+    /// assert!(node.port_is_local(&p));
+    /// assert_ne!(p, node.port());
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn port(&self) -> PortId {
+        PortId::from(lock(&self.shared.core).port())
+    }
+
+    /// Whether `port` is a live port of this node.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// let p = node.port();
+    /// assert!(node.port_exists(&p));
+    /// node.kil(&p, aemp_node::Reason::normal());
+    /// assert!(!node.port_exists(&p));
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn port_exists(&self, port: &PortId) -> bool {
+        self.port_is_local(port) && lock(&self.shared.core).port_exists(port.name())
+    }
+
+    /// Sends a message to a port, local or remote. `msg` is anything that serializes as a
+    /// sequence: a tuple, a `Vec`, a tuple struct. Delivery follows the AEMP guarantee: in
+    /// order, and if a message is lost, monitors of the port fire.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// # let port = node.port();
+    /// node.snd(&port, ("privmsg", "nick", "hello"))?;
+    /// assert!(node.snd(&port, 42).is_err()); // not a sequence
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "send")]
+    pub fn snd(&self, port: &PortId, msg: impl Serialize) -> Result<(), Error> {
+        self.snd_values(port, to_values(&msg)?);
+        Ok(())
+    }
+
+    /// Sends a message given as values.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// # let port = node.port();
+    /// use aemp_proto::Value;
+    /// node.snd_values(&port, vec![Value::from("ping"), Value::Int(1)]);
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn snd_values(&self, port: &PortId, msg: Vec<Value>) {
+        self.with_core(|core| core.snd(port.as_str(), msg));
+    }
+
+    /// Kills a port, local or remote. [`Reason::normal`] is a normal kill: "kill my linked
+    /// port" monitors ignore it; any other reason is passed on to monitors.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// use aemp_node::Reason;
+    /// let p = node.port();
+    /// node.kil(&p, Reason::new("custom_error", "don't like your steenking face"));
+    /// assert!(!node.port_exists(&p));
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "kill")]
+    pub fn kil(&self, port: &PortId, reason: impl Into<Reason>) {
+        let reason = reason.into().into_vec();
+        self.with_core(|core| core.kil(port.as_str(), reason));
+    }
+
+    /// The IDs of the nodes with an established connection.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// assert!(node.up_nodes().is_empty());
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn up_nodes(&self) -> Vec<NodeId> {
+        lock(&self.shared.core)
+            .up_nodes()
+            .into_iter()
+            .map(NodeId::from)
+            .collect()
+    }
+
+    /// Whether `node` is this node or connected to it.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// assert!(node.node_is_up(node.node_id()));
+    /// assert!(!node.node_is_up("elsewhere"));
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn node_is_up(&self, node: impl AsRef<str>) -> bool {
+        lock(&self.shared.core).node_is_up(node.as_ref())
+    }
+
+    /// Whether this node runs the global (directory and database) service, as seed nodes
+    /// do.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// assert!(!node.is_global());
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_global(&self) -> bool {
+        lock(&self.shared.core).is_global()
+    }
+
+    /// The node a port lives on.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// assert_eq!(node.node_of(&"x#y".into()).as_str(), "x");
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn node_of(&self, port: &PortId) -> NodeId {
+        NodeId::from(port.node())
+    }
+
+    /// Whether a port ID names a port of this node (alive or not).
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// assert!(!node.port_is_local(&"elsewhere#p".into()));
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn port_is_local(&self, port: &PortId) -> bool {
+        port.node() == self.shared.node_id.as_str()
+    }
+
+    /// Runs `f` once, after `delay`, on the node's driver (the original's `after`). Wrap it
+    /// with [`psub`](Node::psub) to run it in a port's context.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// use std::time::Duration;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// node.after(Duration::from_millis(5), move || tx.send(()).unwrap());
+    /// rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn after(&self, delay: Duration, f: impl FnOnce() + Send + 'static) {
+        self.add_timer(delay, Box::new(f));
+    }
+
+    pub(crate) fn add_timer(&self, delay: Duration, f: Box<dyn FnOnce() + Send>) -> u64 {
+        let id = lock(&self.shared.timers).add(Instant::now() + delay, f);
+        self.shared.wake.wake();
+        id
+    }
+
+    pub(crate) fn cancel_timer(&self, id: u64) {
+        lock(&self.shared.timers).cancel(id);
+    }
+
+    /// Stops the node: it stops listening, closes every connection (after writing what was
+    /// already queued, for at most a second) and drops all handlers. Remote nodes see the
+    /// connections end and fire their monitors. Returns at once; await
+    /// [`stopped`](Node::stopped) to know when the driver is done.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// node.shutdown();
+    /// futures_lite::future::block_on(node.stopped());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shutdown(&self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        self.shared.wake.wake();
+    }
+
+    /// Resolves once the node's driver has stopped after [`shutdown`](Node::shutdown).
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// let stopped = node.stopped();
+    /// node.shutdown();
+    /// futures_lite::future::block_on(stopped);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let rx = self.shared.stopped.clone();
+        async move {
+            let _ = rx.recv().await;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The functions a node can run on request: spawn init functions and named functions.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use aemp_proto::Value;
+
+use crate::context::{panic_text, run_in_port};
+use crate::{Node, PortId};
+
+/// An init function: runs in the context of a freshly spawned port and installs its
+/// handlers.
+pub(crate) type InitFn = Arc<dyn Fn(&Node, PortId, Vec<Value>) -> Result<(), String> + Send + Sync>;
+/// A function remote nodes may call by name.
+pub(crate) type FunctionFn = Arc<dyn Fn(&Node, Vec<Value>) + Send + Sync>;
+
+/// The registered init functions and named functions of a node (fixed once it runs).
+#[derive(Default, Clone)]
+pub(crate) struct Services {
+    pub(crate) inits: HashMap<String, InitFn>,
+    pub(crate) functions: HashMap<String, FunctionFn>,
+}
+
+impl Services {
+    /// Runs init function `func` for the new local port `port`; an unknown name or a
+    /// failure kills the port with `["die", text]`.
+    pub(crate) fn run_init(&self, node: &Node, port: PortId, func: &str, args: Vec<Value>) {
+        let init = self.inits.get(func).cloned();
+        let _ = run_in_port(node, &port.clone(), move || match init {
+            Some(init) => init(node, port, args),
+            None => Err(format!(
+                "init function '{func}' is not registered on this node"
+            )),
+        });
+    }
+
+    /// Calls the named function; unknown names and panics are logged.
+    pub(crate) fn call(&self, node: &Node, func: &str, args: Vec<Value>) {
+        let Some(f) = self.functions.get(func) else {
+            tracing::error!(%func, "call of a function that is not registered on this node ignored");
+            return;
+        };
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(node, args))) {
+            tracing::error!(%func, panic = %panic_text(payload), "registered function panicked");
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The state a node's handles and its driver share.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
+use std::time::Instant;
+
+use aemp_proto::node::{MonitorId, NodeCore, RequestId, WatchId};
+use aemp_proto::Value;
+
+use crate::async_port::Mailbox;
+use crate::db::DbFamily;
+use crate::services::Services;
+use crate::{Message, NodeEvent, NodeId, Reason};
+
+/// Locks a mutex, ignoring poisoning (a panicking user callback never holds our locks, and
+/// the data behind them stays consistent).
+pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A receive handler: returns the failure text, if it failed.
+pub(crate) type Handler = Arc<Mutex<dyn FnMut(Message) -> Option<String> + Send>>;
+/// A node up/down watcher.
+pub(crate) type NodeWatcher = Arc<Mutex<dyn FnMut(&NodeEvent) + Send>>;
+/// A database family watcher: (family, added, changed, deleted).
+pub(crate) type DbWatcher =
+    Arc<Mutex<dyn FnMut(&DbFamily, &[String], &[String], &[String]) + Send>>;
+
+/// The receive handlers of one callback port.
+#[derive(Default)]
+pub(crate) struct Callbacks {
+    pub(crate) default: Option<Handler>,
+    pub(crate) tags: HashMap<String, Handler>,
+}
+
+/// Where messages for a local port go.
+pub(crate) enum PortEntry {
+    Callbacks(Callbacks),
+    Async(Arc<Mailbox>),
+}
+
+/// Everything the application registered that the driver dispatches to.
+#[derive(Default)]
+pub(crate) struct Registry {
+    pub(crate) ports: HashMap<String, PortEntry>,
+    pub(crate) monitors: HashMap<MonitorId, Box<dyn FnOnce(Reason) + Send>>,
+    pub(crate) node_watchers: BTreeMap<u64, NodeWatcher>,
+    pub(crate) db_watchers: HashMap<WatchId, DbWatcher>,
+    pub(crate) queries: HashMap<RequestId, async_channel::Sender<Value>>,
+    pub(crate) next_id: u64,
+}
+
+/// Timers run by the driver (`after`, `cal` and receive timeouts).
+#[derive(Default)]
+pub(crate) struct Timers {
+    next_id: u64,
+    heap: BinaryHeap<Reverse<(Instant, u64)>>,
+    actions: HashMap<u64, Box<dyn FnOnce() + Send>>,
+}
+
+impl Timers {
+    pub(crate) fn add(&mut self, at: Instant, action: Box<dyn FnOnce() + Send>) -> u64 {
+        self.next_id += 1;
+        self.heap.push(Reverse((at, self.next_id)));
+        self.actions.insert(self.next_id, action);
+        self.next_id
+    }
+
+    pub(crate) fn cancel(&mut self, id: u64) {
+        self.actions.remove(&id);
+    }
+
+    /// The earliest deadline of a timer that is still armed.
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(Reverse((at, id))) = self.heap.peek() {
+            if self.actions.contains_key(id) {
+                return Some(*at);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    /// Removes and returns the actions that are due at `now`, earliest first.
+    pub(crate) fn take_due(&mut self, now: Instant) -> Vec<Box<dyn FnOnce() + Send>> {
+        let mut due = Vec::new();
+        while let Some(Reverse((at, id))) = self.heap.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.heap.pop();
+            due.extend(self.actions.remove(&id));
+        }
+        due
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.heap.clear();
+        self.actions.clear();
+    }
+}
+
+/// How handles wake the driver after changing the core.
+#[derive(Default)]
+pub(crate) struct Wake {
+    flag: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Wake {
+    /// Asks the driver for another round.
+    pub(crate) fn wake(&self) {
+        if !self.flag.swap(true, Ordering::AcqRel) {
+            if let Some(w) = lock(&self.waker).as_ref() {
+                w.wake_by_ref();
+            }
+        }
+    }
+
+    /// The driver's waker for the next [`Wake::wake`].
+    pub(crate) fn register(&self, waker: &Waker) {
+        let mut slot = lock(&self.waker);
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    /// Whether a wake-up was asked for since the last call.
+    pub(crate) fn take(&self) -> bool {
+        self.flag.swap(false, Ordering::AcqRel)
+    }
+}
+
+/// What a [`Node`](crate::Node) handle points to.
+pub(crate) struct Shared {
+    pub(crate) node_id: NodeId,
+    /// Lock order: `core` before `reg`; neither is held while user code runs.
+    pub(crate) core: Mutex<NodeCore>,
+    pub(crate) reg: Mutex<Registry>,
+    pub(crate) timers: Mutex<Timers>,
+    pub(crate) wake: Wake,
+    pub(crate) services: Services,
+    pub(crate) stopping: AtomicBool,
+    pub(crate) stopped: async_channel::Receiver<()>,
+}

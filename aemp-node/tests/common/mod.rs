@@ -1,0 +1,91 @@
+//! A small network on loopback TCP: a seed (global) node and nodes that use it.
+#![allow(dead_code)] // each test binary uses a different part of this helper
+
+use std::future::Future;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use aemp_node::{Node, NodeBuilder};
+
+/// Generous bound for anything that should happen "soon" over loopback.
+pub const SOON: Duration = Duration::from_secs(10);
+
+/// A builder with the test secret and short timeouts, ignoring any rc file.
+pub fn builder(id: &str) -> NodeBuilder {
+    Node::builder()
+        .norc()
+        .node_id(id)
+        .secret("test-secret")
+        .monitor_timeout(Duration::from_secs(2))
+        .connect_interval(Duration::from_millis(400))
+}
+
+/// A seed node listening on an ephemeral loopback port, with itself as seed (so it is a
+/// global node), and its address.
+pub fn seed() -> (Node, String) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let node = builder("seed")
+        .listener(l)
+        .seeds([addr.as_str()])
+        .start()
+        .unwrap();
+    (node, addr)
+}
+
+/// A node using `seed_addr`, listening on an ephemeral loopback port; returns once it is
+/// connected to the seed.
+pub fn member(b: NodeBuilder, seed: &Node, seed_addr: &str) -> Node {
+    let node = b.binds(["127.0.0.1:0"]).seeds([seed_addr]).start().unwrap();
+    eventually("connection to the seed", || node.node_is_up(seed.node_id()));
+    node
+}
+
+/// A seed and two members `a` and `b`.
+pub fn network() -> (Node, Node, Node) {
+    let (seed, addr) = seed();
+    let a = member(builder("a"), &seed, &addr);
+    let b = member(builder("b"), &seed, &addr);
+    (seed, a, b)
+}
+
+/// Waits until `cond` holds, failing the test after [`SOON`].
+pub fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let end = Instant::now() + SOON;
+    while !cond() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The next value from a channel, failing the test after [`SOON`].
+pub fn next<T>(rx: &Receiver<T>) -> T {
+    rx.recv_timeout(SOON).expect("nothing arrived in time")
+}
+
+/// Asserts that nothing arrives on `rx` for a short while.
+pub fn nothing<T: std::fmt::Debug>(rx: &Receiver<T>) {
+    if let Ok(v) = rx.recv_timeout(Duration::from_millis(300)) {
+        panic!("unexpected {v:?}");
+    }
+}
+
+/// Runs a future to completion, failing the test after [`SOON`].
+pub fn block<F: Future>(f: F) -> F::Output {
+    use futures_lite::FutureExt;
+    let timeout = async {
+        async_io::Timer::after(SOON).await;
+        None
+    };
+    futures_lite::future::block_on(async { Some(f.await) }.or(timeout)).expect("future timed out")
+}
+
+/// Shuts nodes down and waits for their drivers.
+pub fn stop(nodes: &[&Node]) {
+    for n in nodes {
+        n.shutdown();
+    }
+    for n in nodes {
+        block(n.stopped());
+    }
+}
