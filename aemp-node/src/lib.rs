@@ -26,10 +26,14 @@
 //!     .seeds([seed_addr.as_str()]).start()?;
 //!
 //! // A server registers a port under a well-known family ...
-//! let server = seed.port_with(|msg| println!("server got {msg}"));
+//! let s = seed.clone();
+//! let server = seed.port_with(move |msg| {
+//!     let (text, reply): (String, aemp_node::PortId) = msg.decode().unwrap();
+//!     s.snd(&reply, (format!("you said {text}"),)).unwrap();
+//! });
 //! seed.db_set("eg_server", server.as_str(), ())?.detach();
 //!
-//! // ... and another node finds it with db_mon and monitors it.
+//! // ... and another node finds it with db_mon, monitors it and calls it.
 //! let client = Node::builder().norc().secret("s3cr3t").binds(["127.0.0.1:0"])
 //!     .seeds([seed_addr.as_str()]).start()?;
 //! let (tx, rx) = std::sync::mpsc::channel();
@@ -40,10 +44,11 @@
 //! });
 //! let found = rx.recv_timeout(Duration::from_secs(10))?;
 //! assert_eq!(found, server);
-//! client.snd(&found, ("hello", "from the client"))?;
-//!
 //! let (died_tx, died_rx) = std::sync::mpsc::channel();
 //! client.mon(&found, move |reason| died_tx.send(reason).unwrap()).detach();
+//! let reply = futures_lite::future::block_on(client.cal(&found, ("hi",), Some(Duration::from_secs(10))))?;
+//! assert_eq!(reply, [aemp_node::Value::from("you said hi")]);
+//!
 //! seed.kil(&server, Reason::new("bye", "server closed"));
 //! assert_eq!(died_rx.recv_timeout(Duration::from_secs(10))?.code(), Some("bye"));
 //! client.shutdown();

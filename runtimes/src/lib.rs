@@ -7,9 +7,9 @@
 //!
 //! - [`AsyncIo`] (cargo feature `async-io`, the default): the async-io reactor; the driver
 //!   runs on a thread of its own with `async_io::block_on`.
-//! - [`Tokio`] (feature `tokio`): tokio's reactor and timer; the driver is a task spawned on
-//!   the runtime that was current when the [`Tokio`] value was made.
-//! - [`Smol`] (feature `smol`): the async-io reactor, with the driver spawned on smol's
+//! - `Tokio` (feature `tokio`): tokio's reactor and timer; the driver is a task spawned on
+//!   the runtime that was current when the `Tokio` value was made.
+//! - `Smol` (feature `smol`): the async-io reactor, with the driver spawned on smol's
 //!   global executor.
 //!
 //! ```
