@@ -387,11 +387,17 @@ fn drive_handshake(
     loop {
         out.clear();
         if conn.poll_transmit(&mut out) {
-            stream.write_all(&out).map_err(|e| {
-                ConnectError::Failed(Failure::expected(
+            stream.write_all(&out).map_err(|e| match e.kind() {
+                // The target may refuse us before our auth line arrives.
+                io::ErrorKind::BrokenPipe
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted => {
+                    ConnectError::ClosedByTarget(format!("write error: {e}"))
+                }
+                _ => ConnectError::Failed(Failure::expected(
                     "the target to read our handshake",
                     format!("write error: {e}"),
-                ))
+                )),
             })?;
         }
         while let Some(event) = conn.poll_event() {

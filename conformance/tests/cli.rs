@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::process::Command;
 
 use aemp_conformance::cases;
-use common::{spawn_seed, SECRET};
+use common::{start_seed, SECRET, SEED_ID};
 
 /// Runs the binary; returns its exit code and stdout lines.
 fn conformance(args: &[&str]) -> (Option<i32>, Vec<String>) {
@@ -22,10 +22,6 @@ fn conformance(args: &[&str]) -> (Option<i32>, Vec<String>) {
     )
 }
 
-fn secret() -> &'static str {
-    std::str::from_utf8(SECRET).unwrap()
-}
-
 fn count(pattern: &str) -> usize {
     cases::all()
         .iter()
@@ -35,14 +31,14 @@ fn count(pattern: &str) -> usize {
 
 #[test]
 fn a_passing_run_prints_a_line_per_case_then_the_summary_and_writes_the_report() {
-    let target = spawn_seed();
+    let (_seed, target) = start_seed();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let (code, lines) = conformance(&[
         "--target",
         &target,
         "--secret",
-        secret(),
+        SECRET,
         "--target-is-seed",
         "--framing",
         "json",
@@ -62,22 +58,16 @@ fn a_passing_run_prints_a_line_per_case_then_the_summary_and_writes_the_report()
     assert_eq!(report["passed"], n);
     assert_eq!(report["failed"], 0);
     assert_eq!(report["framing"], "json");
-    assert_eq!(report["target_node"], "core-seed");
+    assert_eq!(report["target_node"], SEED_ID);
     assert_eq!(report["cases"].as_array().unwrap().len(), n);
     assert_eq!(report["cases"][0]["status"], "pass");
 }
 
 #[test]
 fn global_cases_are_skipped_unless_the_target_is_a_seed() {
-    let target = spawn_seed();
-    let (code, lines) = conformance(&[
-        "--target",
-        &target,
-        "--secret",
-        secret(),
-        "--only",
-        "global_",
-    ]);
+    let (_seed, target) = start_seed();
+    let (code, lines) =
+        conformance(&["--target", &target, "--secret", SECRET, "--only", "global_"]);
     let n = count("global_");
     assert_eq!(code, Some(0), "{lines:#?}");
     assert!(
@@ -89,7 +79,7 @@ fn global_cases_are_skipped_unless_the_target_is_a_seed() {
 
 #[test]
 fn a_wrong_secret_fails_with_expected_and_got_and_exit_status_1() {
-    let target = spawn_seed();
+    let (_seed, target) = start_seed();
     let (code, lines) = conformance(&[
         "--target",
         &target,
