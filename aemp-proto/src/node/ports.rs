@@ -205,7 +205,9 @@ impl NodeCore {
             let peer = self.peers.entry(node.clone()).or_default();
             let ids = peer.monitored.entry(name.clone()).or_default();
             ids.push(id);
-            if ids.len() == 1 {
+            // A node port (empty name) is watched through the connection alone: like the
+            // original, send no `mon1` for it; it fires when the connection is lost.
+            if ids.len() == 1 && !name.is_empty() {
                 self.send_remote(
                     &node,
                     vec![Value::from(""), Value::from("mon1"), Value::from(name)],
@@ -247,7 +249,7 @@ impl NodeCore {
         ids.retain(|x| *x != id);
         if ids.is_empty() {
             peer.monitored.remove(&m.port);
-            if peer.up.is_some() {
+            if peer.up.is_some() && !m.port.is_empty() {
                 self.send_remote(
                     &m.node,
                     vec![Value::from(""), Value::from("mon0"), Value::from(m.port)],
