@@ -1,0 +1,161 @@
+//! One node: handler semantics, port context, configuration.
+
+mod common;
+
+use std::sync::mpsc::channel;
+use std::time::Duration;
+
+use aemp_node::{self_port, Error, Node, PortId, Reason, StartError, Value};
+use common::{builder, next, nothing, stop};
+
+fn node() -> Node {
+    builder("solo").binds(["127.0.0.1:0"]).start().unwrap()
+}
+
+fn watch(node: &Node, port: &PortId) -> std::sync::mpsc::Receiver<Reason> {
+    let (tx, rx) = channel();
+    node.mon(port, move |r| tx.send(r).unwrap()).detach();
+    rx
+}
+
+#[test]
+fn tag_handlers_get_the_message_without_its_tag_and_can_be_replaced_or_removed() {
+    let n = node();
+    let (tx, rx) = channel();
+    let p = n.port();
+    let tx1 = tx.clone();
+    n.rcv_tag(&p, "t", move |m| tx1.send(("first", m.into_vec())).unwrap())
+        .unwrap();
+    n.snd(&p, ("t", 1)).unwrap();
+    assert_eq!(next(&rx), ("first", vec![Value::Int(1)]));
+
+    let tx2 = tx.clone();
+    n.rcv_tag(&p, "t", move |m| {
+        tx2.send(("second", m.into_vec())).unwrap()
+    })
+    .unwrap();
+    n.rcv(&p, move |m| tx.send(("default", m.into_vec())).unwrap())
+        .unwrap();
+    n.snd(&p, ("t", 2)).unwrap();
+    assert_eq!(next(&rx), ("second", vec![Value::Int(2)]));
+    n.snd(&p, ("other", 3)).unwrap();
+    assert_eq!(
+        next(&rx),
+        ("default", vec![Value::from("other"), Value::Int(3)])
+    );
+
+    n.unrcv_tag(&p, "t").unwrap();
+    n.snd(&p, ("t", 4)).unwrap();
+    assert_eq!(
+        next(&rx),
+        ("default", vec![Value::from("t"), Value::Int(4)])
+    );
+
+    let died = watch(&n, &p);
+    n.unrcv(&p).unwrap();
+    n.snd(&p, ("t", 5)).unwrap();
+    assert_eq!(
+        next(&died),
+        Reason::new("unhandled_message", "no callback found for message 't'")
+    );
+    assert!(matches!(n.rcv(&p, |_m| {}), Err(Error::NoSuchPort(_))));
+    stop(&[&n]);
+}
+
+#[test]
+fn handlers_run_in_their_port_context_and_later_work_uses_psub() {
+    let n = node();
+    let (tx, rx) = channel();
+    let p = n.port_with(move |_m| tx.send(self_port()).unwrap());
+    n.snd(&p, ("who",)).unwrap();
+    assert_eq!(next(&rx), Some(p.clone()));
+    assert_eq!(self_port(), None);
+
+    let died = watch(&n, &p);
+    let n2 = n.clone();
+    n.rcv_tag(&p, "later", move |_m| {
+        let me = self_port().unwrap();
+        n2.after(
+            Duration::from_millis(20),
+            n2.psub(&me, || -> Result<(), String> { panic!("too late") }),
+        );
+    })
+    .unwrap();
+    n.snd(&p, ("later",)).unwrap();
+    assert_eq!(next(&died), Reason::new("die", "too late"));
+    stop(&[&n]);
+}
+
+#[test]
+fn local_monitors_fire_once_and_dead_ports_report_no_such_port() {
+    let n = node();
+    let p = n.port();
+    let died = watch(&n, &p);
+    n.kil(&p, Reason::new("a", "b"));
+    assert_eq!(next(&died), Reason::new("a", "b"));
+    n.kil(&p, Reason::new("again", "x"));
+    nothing(&died);
+    let late = watch(&n, &p);
+    let r = next(&late);
+    assert_eq!(r.code(), Some("no_such_port"));
+    assert_eq!(r.values().get(2), Some(&Value::from(p.as_str())));
+    stop(&[&n]);
+}
+
+#[test]
+fn configuration_from_an_rc_file_profile_with_templates() {
+    let path = std::env::temp_dir().join(format!("aemp-node-test-rc-{}.json", std::process::id()));
+    std::fs::write(
+        &path,
+        r#"{"version":1,"secret":"from-file","profile":{"tst":{"nodeid":"tst/%n/","binds":["127.0.0.1:0"],"monitor_timeout":3}}}"#,
+    )
+    .unwrap();
+    let n = Node::builder()
+        .rc_file(&path)
+        .profile("tst")
+        .secret("program")
+        .start()
+        .unwrap();
+    let id = n.node_id().to_string();
+    let host = aemp_transport_tcp::hostname();
+    assert!(id.starts_with(&format!("tst/{host}/")), "{id}");
+    assert!(
+        id.len() > format!("tst/{host}/").len(),
+        "a unique string was appended: {id}"
+    );
+    stop(&[&n]);
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn start_errors_name_what_is_wrong() {
+    let err = builder("x").binds(["127.0.0.1:0"]).framings(&[]).start();
+    assert!(err.is_err());
+    let err = Node::builder()
+        .norc()
+        .node_id("x")
+        .binds(["127.0.0.1:0"])
+        .start()
+        .unwrap_err();
+    assert!(matches!(err, StartError::Conn(_)), "{err}");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let bind = taken.local_addr().unwrap().to_string();
+    let err = builder("x").binds([bind.as_str()]).start().unwrap_err();
+    assert!(matches!(err, StartError::Listen { .. }), "{err}");
+    assert!(err.to_string().contains(&bind), "{err}");
+    let err = builder("x")
+        .binds(["127.0.0.1:0"])
+        .set("framing_format", "storable")
+        .start()
+        .unwrap_err();
+    assert!(err.to_string().contains("framing_format"), "{err}");
+}
+
+#[test]
+fn listening_on_all_interfaces_advertises_loopback_first() {
+    let n = builder("any").binds(["*"]).start().unwrap();
+    stop(&[&n]);
+    let addrs = aemp_transport_tcp::advertised_addresses("0.0.0.0:4321".parse().unwrap());
+    assert_eq!(addrs[0], "127.0.0.1:4321");
+    assert!(addrs.iter().all(|a| a.ends_with(":4321")));
+}
