@@ -87,8 +87,6 @@ pub struct Session {
     pub node_id: String,
     /// The target's node ID (from its greeting).
     pub target_id: String,
-    /// The `key=value` pairs of the target's greeting.
-    pub target_kv: Vec<(String, String)>,
     /// The framing we send in.
     pub send_framing: Framing,
     /// The framing the target sends in.
@@ -201,23 +199,12 @@ impl Peer {
             }
             Codec::Manual(_) => self.session.send_framing.encode(&packet, &mut self.out),
         }
-        let bytes = std::mem::take(&mut self.out);
-        let sent = self.send_raw(&bytes);
-        self.out = bytes;
-        sent
+        write_bytes(&mut self.stream, &self.out)
     }
 
     /// Writes bytes as they are (for malformed input).
     pub fn send_raw(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        self.stream
-            .write_all(bytes)
-            .and_then(|()| self.stream.flush())
-            .map_err(|e| {
-                Failure::expected(
-                    "the target to accept our packets",
-                    format!("write error: {e}"),
-                )
-            })
+        write_bytes(&mut self.stream, bytes)
     }
 
     /// The next packet from the target, `Ok(None)` if none arrived before `deadline`,
@@ -383,7 +370,7 @@ fn drive_handshake(
 ) -> Result<Session, ConnectError> {
     let mut rbuf = vec![0u8; 16 * 1024];
     let mut out = Vec::new();
-    let mut greeted = (String::new(), Vec::new());
+    let mut target_id = String::new();
     loop {
         out.clear();
         if conn.poll_transmit(&mut out) {
@@ -402,17 +389,15 @@ fn drive_handshake(
         }
         while let Some(event) = conn.poll_event() {
             match event {
-                ConnEvent::Greeted { node_id, kv } => greeted = (node_id, kv),
+                ConnEvent::Greeted { node_id, .. } => target_id = node_id,
                 ConnEvent::Authenticated {
                     send_framing,
                     recv_framing,
                     method,
                 } => {
-                    let (target_id, target_kv) = std::mem::take(&mut greeted);
                     return Ok(Session {
                         node_id,
                         target_id,
-                        target_kv,
                         send_framing,
                         recv_framing,
                         method,
@@ -450,6 +435,18 @@ fn drive_handshake(
             }
         }
     }
+}
+
+fn write_bytes(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), Failure> {
+    stream
+        .write_all(bytes)
+        .and_then(|()| stream.flush())
+        .map_err(|e| {
+            Failure::expected(
+                "the target to accept our packets",
+                format!("write error: {e}"),
+            )
+        })
 }
 
 fn closed_reason(e: &ConnError) -> String {

@@ -135,7 +135,6 @@ impl Exchanged {
         let session = Session {
             node_id: self.hello.node_id,
             target_id: self.greeting.node_id,
-            target_kv: self.greeting.kv,
             send_framing: send,
             recv_framing: verified.framing,
             method: verified.method.name().to_owned(),
