@@ -22,6 +22,14 @@ fn codec(c: &mut Criterion) {
     c.bench_function("baseline/serde_json::to_vec", |b| {
         b.iter(|| serde_json::to_vec(black_box(&json_msg)).unwrap())
     });
+    let mut reused = Vec::with_capacity(256);
+    c.bench_function("baseline/serde_json::to_writer (reused buffer)", |b| {
+        b.iter(|| {
+            reused.clear();
+            serde_json::to_writer(&mut reused, black_box(&json_msg)).unwrap();
+            black_box(reused.len())
+        })
+    });
     let json_bytes = serde_json::to_vec(&json_msg).unwrap();
     c.bench_function("baseline/serde_json::from_slice", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&json_bytes)).unwrap())
