@@ -7,7 +7,9 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aemp_proto::{ConnConfig, ConnError, ConnEvent, Connection, FrameDecoder, Framing, Value};
+use aemp_proto::{
+    ConnConfig, ConnError, ConnEvent, Connection, FrameDecoder, Framing, HandshakeError, Value,
+};
 
 use crate::ctx::{random_nonce, Ctx, WAIT};
 use crate::net::{self, ReadOutcome};
@@ -407,6 +409,12 @@ fn drive_handshake(
                     return Err(ConnectError::Failed(Failure::expected(
                         "a handshake without TLS (we do not announce tls)",
                         "a TLS request",
+                    )))
+                }
+                ConnEvent::Closed(ConnError::Handshake(HandshakeError::AuthFailure)) => {
+                    return Err(ConnectError::Failed(Failure::expected(
+                        "the target's auth line to verify with our secret",
+                        "a token that does not (is --secret the target's shared secret?)",
                     )))
                 }
                 ConnEvent::Closed(e) => {
