@@ -12,11 +12,21 @@ use super::{cbor, fast, json, Value};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Framing {
-    /// This project's own length-prefixed postcard framing, for Rust-to-Rust links.
+    /// This project's own framing for Rust-to-Rust links, `aemp-postcard1`: a LEB128 varint
+    /// payload length, then the packet as a postcard sequence of values, each an enum
+    /// variant naming its kind (0 null, 1 bool, 2 int, 3 uint, 4 float, 5 str, 6 bytes,
+    /// 7 array, 8 map). Every [`Value`] round-trips exactly.
     Fast,
-    /// One CBOR data item per packet (the Perl default).
+    /// One CBOR data item per packet (the Perl default). Decoding accepts everything
+    /// CBOR::XS sends (byte strings valid as UTF-8 become [`Value::Str`], tags are skipped,
+    /// indefinite lengths and every float width are read); encoding writes text strings,
+    /// minimal heads, definite lengths, and floats as single precision when that is exact.
     Cbor,
-    /// One JSON array per packet, concatenated.
+    /// One JSON array per packet, concatenated (whitespace between packets is tolerated).
+    /// JSON cannot carry everything a [`Value`] can: [`Value::Bytes`] is written as a
+    /// string of the characters U+0000..=U+00FF with the bytes' values (what Perl's JSON::XS
+    /// does with a byte string, so a Perl peer gets the same bytes back), non-finite floats
+    /// as `null`, and map keys that are not strings as their JSON text.
     Json,
 }
 

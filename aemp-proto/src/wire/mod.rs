@@ -1,4 +1,16 @@
 //! Bytes on the wire: the value model and the framings of the data phase.
+//!
+//! ```
+//! use aemp_proto::wire::{DecodeLimits, Framing, Value};
+//! let packet = vec![Value::from("port"), Value::from("hello"), Value::Int(1)];
+//! for framing in Framing::ALL {
+//!     let mut bytes = Vec::new();
+//!     framing.encode(&packet, &mut bytes);
+//!     let mut dec = framing.decoder(DecodeLimits::default());
+//!     dec.feed(&bytes);
+//!     assert_eq!(dec.next_packet().unwrap().as_ref(), Some(&packet));
+//! }
+//! ```
 
 mod cbor;
 mod fast;
