@@ -447,6 +447,10 @@ impl NodeCore {
             }
             "g_global" => {
                 self.dir.globals.insert(from.to_owned());
+                // A global node is nobody's slave (a seed may have been ours before it
+                // started its own global service): its entries are its own from now on,
+                // so they are not in our `g_set` and its `g_upd`s are not echoed back.
+                self.dir.slaves.remove(from);
                 if self.dir.global {
                     let db = self.dir.own_and_slaves().to_value();
                     self.send_remote(from, req("g_set", vec![db]));

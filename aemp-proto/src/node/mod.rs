@@ -340,7 +340,7 @@ impl NodeCore {
     /// Advances the clock to `now` and runs everything that is due.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # use std::time::{Duration, Instant};
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// let now = Instant::now();
