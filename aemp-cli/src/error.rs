@@ -18,17 +18,13 @@ pub(crate) enum CliError {
     /// A command could not do its job (e.g. a certificate file is unreadable).
     #[error("{0}")]
     Failed(String),
-
-    /// The command exists but is not implemented in this version.
-    #[error("{0}: not yet implemented (the node runtime behind it is still being built)")]
-    NotImplemented(&'static str),
 }
 
 impl CliError {
-    /// 2 for usage errors and unimplemented commands, 1 for everything else.
+    /// 2 for usage errors, 1 for everything else.
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
-            CliError::Usage(_) | CliError::NotImplemented(_) => ExitCode::from(2),
+            CliError::Usage(_) => ExitCode::from(2),
             CliError::Config(_) | CliError::Failed(_) => ExitCode::from(1),
         }
     }

@@ -1,5 +1,5 @@
 //! `aemp`, the AnyEvent::MP command-line tool: edits the configuration file shared with
-//! Perl nodes, and (later) runs nodes and talks to them.
+//! Perl nodes, runs nodes and talks to them.
 //!
 //! The command line is a chain of commands, each taking its own arguments; see
 //! `aemp --help`. Configuration commands live in `commands/`, one module per group; the
@@ -12,6 +12,7 @@ mod commands;
 mod error;
 mod help;
 mod hostname;
+mod logging;
 mod protocol;
 mod session;
 

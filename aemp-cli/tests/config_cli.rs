@@ -655,24 +655,6 @@ fn no_arguments_prints_usage_and_fails() {
 }
 
 #[test]
-fn protocol_commands_are_not_yet_implemented() {
-    let rc = Rc::new();
-    for args in [
-        &["run", "profile", "seed"][..],
-        &["snd", "node#port", "hi"],
-        &["cal", "node#port", "hi"],
-        &["mon", "node#port"],
-        &["trace", "node"],
-        &["eval", "node", "1+1"],
-    ] {
-        let (code, err) = rc.fails(args);
-        assert_eq!(code, 2, "{args:?}");
-        assert!(err.contains("not yet implemented"), "{err}");
-        assert!(err.contains(args[0]), "{err}");
-    }
-}
-
-#[test]
 fn unknown_command_is_a_usage_error() {
     let (code, err) = Rc::new().fails(&["frobnicate"]);
     assert_eq!(code, 2);

@@ -42,8 +42,8 @@ impl Section {
 
     pub(crate) fn title(self) -> &'static str {
         match self {
-            Section::Protocol => "protocol commands (not yet implemented in this version)",
-            Section::Run => "run a node (not yet implemented in this version)",
+            Section::Protocol => "protocol commands (talk to nodes)",
+            Section::Run => "run a node",
             Section::NodeId => "node configuration: node ID",
             Section::Auth => "node configuration: authentication",
             Section::Seeds => "node configuration: seed addresses for bootstrapping",

@@ -1,11 +1,12 @@
 //! The protocol commands: they run a node or talk to nodes, and take every remaining
-//! argument. Each one lives in its own module with a `main(args)` entry point; they are
-//! placeholders until the node library exists.
+//! argument. Each one lives in its own module with a `main(args)` entry point.
 
 mod cal;
+mod client;
 mod eval;
 mod mon;
 mod run;
+mod services;
 mod snd;
 mod trace;
 

@@ -2,9 +2,17 @@
 
 use std::process::ExitCode;
 
+use super::client::{message, start_node, stop_node, target, wait_until_up};
 use crate::error::CliError;
 
-/// Placeholder until the node library exists.
-pub(super) fn main(_args: Vec<String>) -> Result<ExitCode, CliError> {
-    Err(CliError::NotImplemented("snd"))
+/// Sends the message and exits once it is handed to the connection of the port's node.
+pub(super) fn main(args: Vec<String>) -> Result<ExitCode, CliError> {
+    let mut args = args.into_iter();
+    let port = target("snd", args.next())?;
+    let msg = message(args)?;
+    let node = start_node()?;
+    node.snd_values(&port, msg);
+    let result = wait_until_up(&node, port.node());
+    stop_node(&node);
+    result.map(|()| ExitCode::SUCCESS)
 }

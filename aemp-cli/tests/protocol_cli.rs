@@ -1,0 +1,178 @@
+//! `aemp run` with the echo service, and `aemp cal`, `snd`, `mon`, `trace` against it, each
+//! in its own process, on loopback.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+struct Seed {
+    child: Child,
+    node: String,
+    echo: String,
+    rc: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Seed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn aemp(rc: &PathBuf) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aemp"));
+    cmd.env("PERL_ANYEVENT_MP_RC", rc).env("RUST_LOG", "warn");
+    cmd
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `aemp run` as a seed with the echo service; the rc file points clients at it.
+fn start_seed(node: &str) -> Seed {
+    let dir = tempfile::tempdir().unwrap();
+    let rc = dir.path().join("rc.json");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    std::fs::write(
+        &rc,
+        format!(r#"{{"version":1,"secret":"cli-test","seeds":["{addr}"]}}"#),
+    )
+    .unwrap();
+    let binds = format!(r#"["{addr}"]"#);
+    let mut child = aemp(&rc)
+        .args(["run", "norc", "1", "nodeid", node, "secret", "cli-test"])
+        .args(["binds", &binds, "seeds", &binds, "services", r#"["echo"]"#])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let echo = loop {
+        let line = lines.next().expect("aemp run ended early").unwrap();
+        if let Some(port) = line.strip_prefix("echo service on port ") {
+            break port.to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Seed {
+        child,
+        node: node.to_owned(),
+        echo,
+        rc,
+        _dir: dir,
+    }
+}
+
+fn run(seed: &Seed, args: &[&str]) -> Output {
+    aemp(&seed.rc).args(args).output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn cal_snd_mon_and_trace_against_a_running_seed() {
+    let seed = start_seed("cli-seed");
+
+    let echoed = stdout(&run(&seed, &["cal", &seed.echo, "hello", "42", "[1,2]"]));
+    assert_eq!(echoed, r#""hello","42",[1,2]"#);
+
+    let time: f64 = stdout(&run(&seed, &["cal", &seed.node, "time"]))
+        .parse()
+        .unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((time - now).abs() < 60.0, "{time} vs {now}");
+
+    let missing = format!("{}#nosuchport", seed.node);
+    let reason = stdout(&run(&seed, &["mon", &missing]));
+    assert_eq!(
+        reason,
+        format!(r#""no_such_port","cannot monitor nonexistent port","{missing}""#)
+    );
+
+    // `mon` waits while `snd` asks the seed's node port to kill the echo port.
+    let watcher = aemp(&seed.rc)
+        .args(["mon", &seed.echo])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let name = seed.echo.rsplit('#').next().unwrap();
+    stdout(&run(
+        &seed,
+        &["snd", &seed.node, "kil1", name, "stopped_by_test"],
+    ));
+    let out = watcher.wait_with_output().unwrap();
+    assert_eq!(stdout(&out), r#""stopped_by_test""#);
+
+    let trace = stdout(&run(&seed, &["trace", &seed.node]));
+    assert!(trace.starts_with(&format!("{} ->", seed.node)), "{trace}");
+    let dot = stdout(&run(&seed, &["trace", &seed.node, "--dot"]));
+    assert!(dot.starts_with("digraph"), "{dot}");
+}
+
+#[test]
+fn cal_without_a_reachable_node_times_out_with_a_message() {
+    let seed = start_seed("cli-seed-2");
+    let out = run(&seed, &["cal", "no-such-node#p", "x"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cal no-such-node#p"), "{err}");
+}
+
+#[test]
+fn run_refuses_unknown_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let rc = dir.path().join("rc.json");
+    let out = aemp(&rc)
+        .args([
+            "run",
+            "norc",
+            "1",
+            "secret",
+            "s",
+            "binds",
+            r#"["127.0.0.1:0"]"#,
+        ])
+        .args(["services", r#"["echo","no_such_service"]"#])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no_such_service") && err.contains("echo"),
+        "{err}"
+    );
+}
+
+#[test]
+fn eval_says_rust_nodes_do_not_evaluate_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = aemp(&dir.path().join("rc.json"))
+        .args(["eval", "node", "1+1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("do not evaluate code"));
+}
