@@ -10,8 +10,8 @@ pub mod handshake;
 pub mod node;
 pub mod wire;
 
-pub use wire::{DecodeError, DecodeLimits, FrameDecoder, Framing, Value};
 pub use wire::{from_value, from_values, to_value, to_values, ValueError};
+pub use wire::{DecodeError, DecodeLimits, FrameDecoder, Framing, Value};
 
 pub use conn::{ConfigError, ConnConfig, ConnError, ConnEvent, Connection, TlsRole};
 pub use handshake::{AuthMethod, HandshakeError};
