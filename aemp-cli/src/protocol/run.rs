@@ -13,7 +13,7 @@ use crate::hostname::host_name;
 
 /// The `KEY VALUE` pairs of the command line (values JSON when they look like JSON).
 fn configure_pairs(args: Vec<String>) -> Result<Vec<(String, serde_json::Value)>, CliError> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(CliError::Usage(format!(
             "run: arguments come in KEY VALUE pairs; {:?} has no value",
             args.last().map(String::as_str).unwrap_or_default()
