@@ -134,15 +134,16 @@ impl NodeCore {
     /// Sets `family/key` to `value`, owned by this node.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{DbQuery, NodeConfig, NodeCore, Output};
     /// # use aemp_proto::Value;
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// node.become_global();
     /// node.db_set("fam", "k", Value::Int(1));
     /// let id = node.db_query(DbQuery::Keys, "fam");
     /// assert_eq!(node.poll_output(), Some(Output::DbReply { id, result: Value::Array(vec![Value::from("k")]) }));
+    /// # }
     /// ```
     pub fn db_set(&mut self, family: &str, key: &str, value: Value) {
         self.dir.local.set(family, key.to_owned(), value.clone());
@@ -162,13 +163,14 @@ impl NodeCore {
     /// Deletes keys of `family` owned by this node.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// # use aemp_proto::Value;
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// node.db_set("fam", "k", Value::Null);
     /// node.db_del("fam", &["k".to_string()]);
+    /// # }
     /// ```
     pub fn db_del(&mut self, family: &str, keys: &[String]) {
         for k in keys {
@@ -192,14 +194,15 @@ impl NodeCore {
     /// live local port.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// # use aemp_proto::Value;
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let p = node.port();
     /// assert!(node.db_reg("svc", &p, Value::Null));
     /// assert!(!node.db_reg("svc", "me#gone", Value::Null));
+    /// # }
     /// ```
     pub fn db_reg(&mut self, family: &str, port_id: &str, value: Value) -> bool {
         let (node, name) = split_port_id(port_id);
@@ -213,11 +216,12 @@ impl NodeCore {
     /// Asks for the contents of `family`; the answer comes as [`Output::DbReply`].
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{DbQuery, NodeConfig, NodeCore};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let _id = node.db_query(DbQuery::Family, "fam"); // answered once a master is known
+    /// # }
     /// ```
     pub fn db_query(&mut self, kind: DbQuery, family: &str) -> RequestId {
         let id = self.next_id();
@@ -240,13 +244,14 @@ impl NodeCore {
     /// when empty), later ones what was added, changed or deleted.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// node.become_global();
     /// let w = node.db_mon("fam");
     /// assert!(matches!(node.poll_output(), Some(Output::DbChange(c)) if c.watch == w && c.entries.is_empty()));
+    /// # }
     /// ```
     pub fn db_mon(&mut self, family: &str) -> WatchId {
         let id = WatchId(self.next_id());
@@ -268,12 +273,13 @@ impl NodeCore {
     /// Stops a watch; the last watch of a family on a slave sends `g_mon0`.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let w = node.db_mon("fam");
     /// node.db_unmon(w);
+    /// # }
     /// ```
     pub fn db_unmon(&mut self, id: WatchId) {
         let Some(family) = self.dir.watches.remove(&id) else {
@@ -292,12 +298,13 @@ impl NodeCore {
     /// Starts the global service on this node (seeds do this by themselves).
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// node.become_global();
     /// assert!(node.is_global());
+    /// # }
     /// ```
     pub fn become_global(&mut self) {
         if self.dir.global {
@@ -356,6 +363,26 @@ impl NodeCore {
             .map(keys_from_value)
             .unwrap_or_default();
         Some(addrs)
+    }
+
+    /// Global role: keeps a connection to every other global node listed in `'g`.
+    pub(super) fn keep_global_links(&mut self) {
+        if !self.dir.global {
+            return;
+        }
+        let me = self.node_id().to_owned();
+        let globals: Vec<String> = self
+            .dir
+            .merged
+            .family(GLOBALS)
+            .into_iter()
+            .flat_map(|f| f.keys())
+            .filter(|g| **g != me)
+            .cloned()
+            .collect();
+        for g in globals {
+            self.connect(&g);
+        }
     }
 
     /// Asks the master for the addresses of `node` (now, or once a master is known).

@@ -88,12 +88,13 @@ impl NodeCore {
     /// The driver accepted an incoming stream; returns the ID to report its bytes under.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], Instant::now());
-    /// let c = node.accept(Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// let c = node.accept(now);
     /// assert!(matches!(node.poll_output(), Some(Output::Transmit { conn, .. }) if conn == c));
+    /// # }
     /// ```
     pub fn accept(&mut self, now: Instant) -> ConnId {
         self.advance(now);
@@ -105,10 +106,9 @@ impl NodeCore {
     /// The stream the core asked for with [`Output::Connect`] is open.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
-    /// let now = Instant::now();
     /// let mut cfg = NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec())));
     /// cfg.seeds = vec!["127.0.0.1:4040".into()];
     /// let mut node = NodeCore::new(cfg, &[0; 32], now);
@@ -116,6 +116,7 @@ impl NodeCore {
     /// let Some(Output::Connect { conn, .. }) = node.poll_output() else { panic!() };
     /// node.conn_connected(conn, now);
     /// assert!(matches!(node.poll_output(), Some(Output::Transmit { .. })));
+    /// # }
     /// ```
     pub fn conn_connected(&mut self, conn: ConnId, now: Instant) {
         self.advance(now);
@@ -128,15 +129,15 @@ impl NodeCore {
     /// Bytes arrived on a stream (after TLS: the decrypted bytes).
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
-    /// let now = Instant::now();
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
     /// let c = node.accept(now);
     /// node.conn_input(c, b"garbage\n", now);
     /// let outs: Vec<_> = std::iter::from_fn(|| node.poll_output()).collect();
     /// assert!(outs.contains(&Output::Close { conn: c }));
+    /// # }
     /// ```
     pub fn conn_input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
         self.advance(now);
@@ -151,13 +152,13 @@ impl NodeCore {
     /// The stream of `conn` ended or failed (or could not be opened).
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let now = Instant::now();
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
     /// let c = node.accept(now);
     /// node.conn_closed(c, "connection reset", now);
+    /// # }
     /// ```
     pub fn conn_closed(&mut self, conn: ConnId, why: &str, now: Instant) {
         self.advance(now);
@@ -170,11 +171,12 @@ impl NodeCore {
     /// The driver finished wrapping `conn` in TLS after [`Output::StartTls`].
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore, ConnId};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
     /// node.conn_tls_established(ConnId(99)); // unknown connections are ignored
+    /// # }
     /// ```
     pub fn conn_tls_established(&mut self, conn: ConnId) {
         if let Some(link) = self.links.get_mut(&conn) {
@@ -435,7 +437,13 @@ impl NodeCore {
             return;
         }
         peer.queue.push(packet);
-        if peer.connecting.is_none() {
+        self.connect(node);
+    }
+
+    /// Starts connecting to `node` unless it is connected or being connected.
+    pub(super) fn connect(&mut self, node: &str) {
+        let peer = self.peers.entry(node.to_owned()).or_default();
+        if peer.up.is_none() && peer.connecting.is_none() {
             peer.connecting = Some(Connecting {
                 deadline: self.now + self.cfg.monitor_timeout,
                 next_try: self.now,
@@ -459,14 +467,29 @@ impl NodeCore {
     }
 
     /// The addresses of `node` are known (from the directory or `g_found`).
+    /// An empty answer for a node with no address yet gives up at once, as the original
+    /// does (capture 03: `g_found NODE null` fires the monitors with "no known address").
     pub(super) fn addresses_found(&mut self, node: &str, addrs: Vec<String>) {
         if let Some(c) = self.peers.get_mut(node).and_then(|p| p.connecting.as_mut()) {
             c.looking_up = false;
             if !addrs.is_empty() {
                 c.addrs = addrs;
                 c.next_try = c.next_try.min(self.now);
+            } else if c.addrs.is_empty() {
+                self.give_up_connecting(node, "no known address");
             }
         }
+    }
+
+    /// Stops trying to reach `node`: its queue is dropped and every monitor on it fires.
+    fn give_up_connecting(&mut self, node: &str, why: &str) {
+        tracing::info!(%node, %why, "giving up connecting");
+        if let Some(peer) = self.peers.get_mut(node) {
+            peer.connecting = None;
+            peer.queue.clear();
+        }
+        self.fire_remote_monitors(node, &transport_error(node, why));
+        self.forget_idle_peer(node);
     }
 
     pub(super) fn flush_transmits(&mut self) {
@@ -535,6 +558,7 @@ impl NodeCore {
             self.process_conn_events(id);
         }
         self.connect_attempts();
+        self.keep_global_links();
         for i in 0..self.seeds.len() {
             if self.seeds[i].wanted() && self.seeds[i].next_try <= now {
                 let addr = self.seeds[i].addr.clone();
@@ -572,13 +596,7 @@ impl NodeCore {
             self.start_lookup(&node);
         }
         for node in failed {
-            tracing::info!(%node, "giving up connecting");
-            if let Some(peer) = self.peers.get_mut(&node) {
-                peer.connecting = None;
-                peer.queue.clear();
-            }
-            self.fire_remote_monitors(&node, &transport_error(&node, "unable to connect"));
-            self.forget_idle_peer(&node);
+            self.give_up_connecting(&node, "unable to connect");
         }
     }
 

@@ -7,12 +7,11 @@
 //! application.
 //!
 //! ```
-//! use std::time::Instant;
+//! # fn example(now: std::time::Instant) {
 //! use aemp_proto::conn::ConnConfig;
 //! use aemp_proto::node::{NodeConfig, NodeCore, Output};
 //! use aemp_proto::Value;
 //!
-//! let now = Instant::now();
 //! let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[1; 32], now);
 //! let port = node.port();
 //! node.snd(&port, vec![Value::from("hello")]);
@@ -20,6 +19,7 @@
 //!     Some(Output::Deliver { msg, .. }) => assert_eq!(msg, vec![Value::from("hello")]),
 //!     other => panic!("{other:?}"),
 //! }
+//! # }
 //! ```
 
 mod config;
@@ -144,11 +144,12 @@ impl NodeCore {
     /// clock starts at `now`. It starts connecting to its seeds at once.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("a", None)), &[0; 32], Instant::now());
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("a", None)), &[0; 32], now);
     /// assert_eq!(node.node_id(), "a");
+    /// # }
     /// ```
     pub fn new(cfg: NodeConfig, seed: &[u8], now: Instant) -> NodeCore {
         let mut rng = Rng::new(seed);
@@ -183,11 +184,12 @@ impl NodeCore {
     /// This node's ID.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// assert_eq!(node.node_id(), "me");
+    /// # }
     /// ```
     pub fn node_id(&self) -> &str {
         self.cfg.node_id()
@@ -196,11 +198,12 @@ impl NodeCore {
     /// The configuration the node runs with.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// assert!(!node.config().secure);
+    /// # }
     /// ```
     pub fn config(&self) -> &NodeConfig {
         &self.cfg
@@ -210,13 +213,13 @@ impl NodeCore {
     /// answer `time` requests.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let now = Instant::now();
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// node.set_unix_time(now, 1_800_000_000.0);
     /// assert_eq!(node.unix_time(), 1_800_000_000.0);
+    /// # }
     /// ```
     pub fn set_unix_time(&mut self, at: Instant, unix_secs: f64) {
         self.unix_base = (at, unix_secs);
@@ -225,11 +228,12 @@ impl NodeCore {
     /// The wall-clock time at the core's current `now`, in seconds since the Unix epoch.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// assert!(node.unix_time() >= 0.0);
+    /// # }
     /// ```
     pub fn unix_time(&self) -> f64 {
         let (at, secs) = self.unix_base;
@@ -239,11 +243,12 @@ impl NodeCore {
     /// Whether this node runs the global (directory and database) service.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// assert!(!node.is_global());
+    /// # }
     /// ```
     pub fn is_global(&self) -> bool {
         self.dir.global
@@ -252,11 +257,12 @@ impl NodeCore {
     /// The node IDs of every node with an established connection, sorted.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// assert!(node.up_nodes().is_empty());
+    /// # }
     /// ```
     pub fn up_nodes(&self) -> Vec<String> {
         let mut v: Vec<String> = self
@@ -272,12 +278,13 @@ impl NodeCore {
     /// Whether `node` is this node or has an established connection.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// assert!(node.node_is_up("me"));
     /// assert!(!node.node_is_up("other"));
+    /// # }
     /// ```
     pub fn node_is_up(&self, node: &str) -> bool {
         node == self.node_id() || self.peers.get(node).is_some_and(|p| p.up.is_some())
@@ -286,13 +293,14 @@ impl NodeCore {
     /// The sizes of the core's tables, to check that nothing grows without bound.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// node.port();
     /// assert_eq!(node.stats().ports, 1);
     /// assert_eq!(node.stats().peers, 0);
+    /// # }
     /// ```
     pub fn stats(&self) -> CoreStats {
         CoreStats {
@@ -310,11 +318,12 @@ impl NodeCore {
     /// connection are gathered into one [`Output::Transmit`] per connection.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// assert_eq!(node.poll_output(), None);
+    /// # }
     /// ```
     pub fn poll_output(&mut self) -> Option<Output> {
         if let Some(out) = self.outputs.pop_front() {
@@ -327,11 +336,12 @@ impl NodeCore {
     /// When [`handle_timeout`](Self::handle_timeout) must be called next.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// assert_eq!(node.poll_timeout(), None);
+    /// # }
     /// ```
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.links_timeout()
@@ -340,12 +350,13 @@ impl NodeCore {
     /// Advances the clock to `now` and runs everything that is due.
     ///
     /// ```
-    /// # use std::time::{Duration, Instant};
+    /// # fn example(now: std::time::Instant) {
+    /// # use std::time::Duration;
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let now = Instant::now();
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// node.handle_timeout(now + Duration::from_secs(1));
+    /// # }
     /// ```
     pub fn handle_timeout(&mut self, now: Instant) {
         self.advance(now);
@@ -366,12 +377,13 @@ impl NodeCore {
     /// Sends `msg` to the port `port_id` (`node#name`), wherever it is.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
     /// # use aemp_proto::Value;
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
     /// node.snd("other#p", vec![Value::from("hi")]); // queued until "other" is reachable
+    /// # }
     /// ```
     #[doc(alias = "send")]
     pub fn snd(&mut self, port_id: &str, msg: Vec<Value>) {
@@ -387,12 +399,13 @@ impl NodeCore {
     /// to the node's connection, or queued while it is being connected.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// # use aemp_proto::Value;
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
     /// node.send_packet("other", vec![Value::from(""), Value::from("devnull")]);
+    /// # }
     /// ```
     pub fn send_packet(&mut self, node: &str, packet: Vec<Value>) {
         if node == self.node_id() {
@@ -407,12 +420,13 @@ impl NodeCore {
     /// [`Output::Spawn`] asks the application to run `func`.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
     /// let id = node.spawn("other", "My::init", vec![]);
     /// assert!(id.starts_with("other#"));
+    /// # }
     /// ```
     pub fn spawn(&mut self, node: &str, func: &str, args: Vec<Value>) -> String {
         let name = self.spawn_port_name();

@@ -38,13 +38,14 @@ impl NodeCore {
     /// Creates a new local port and returns its ID (`node#name`). Names are never reused.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let a = node.port();
     /// assert!(a.starts_with("me#"));
     /// assert_ne!(a, node.port());
+    /// # }
     /// ```
     pub fn port(&mut self) -> String {
         let n = self.next_id();
@@ -56,12 +57,13 @@ impl NodeCore {
     /// Whether the local port `name` (without node ID) exists.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore, split_port_id};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let p = node.port();
     /// assert!(node.port_exists(split_port_id(&p).1));
+    /// # }
     /// ```
     pub fn port_exists(&self, name: &str) -> bool {
         self.ports.contains_key(name)
@@ -70,12 +72,13 @@ impl NodeCore {
     /// The number of live local ports.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// node.port();
     /// assert_eq!(node.port_count(), 1);
+    /// # }
     /// ```
     pub fn port_count(&self) -> usize {
         self.ports.len()
@@ -84,11 +87,12 @@ impl NodeCore {
     /// The number of live monitors set by this node.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// assert_eq!(node.monitor_count(), 0);
+    /// # }
     /// ```
     pub fn monitor_count(&self) -> usize {
         self.monitors.len()
@@ -105,13 +109,14 @@ impl NodeCore {
     /// Kills a port (local or remote) with `reason`; an empty reason is a normal kill.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let p = node.port();
     /// node.kil(&p, vec![]);
     /// assert!(matches!(node.poll_output(), Some(Output::PortDied { .. })));
+    /// # }
     /// ```
     #[doc(alias = "kill")]
     pub fn kil(&mut self, port_id: &str, reason: Vec<Value>) {
@@ -169,15 +174,16 @@ impl NodeCore {
     /// `no_such_port`.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{MonitorAction, NodeConfig, NodeCore, Output};
     /// # use aemp_proto::Value;
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let p = node.port();
     /// let id = node.monitor(&p, MonitorAction::Callback);
     /// node.kil(&p, vec![Value::from("oops")]);
     /// assert_eq!(node.poll_output(), Some(Output::MonitorFired { id, reason: vec![Value::from("oops")] }));
+    /// # }
     /// ```
     #[doc(alias = "mon")]
     pub fn monitor(&mut self, port_id: &str, action: MonitorAction) -> MonitorId {
@@ -221,14 +227,15 @@ impl NodeCore {
     /// `mon0`.
     ///
     /// ```
-    /// # use std::time::Instant;
+    /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{MonitorAction, NodeConfig, NodeCore};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], Instant::now());
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let p = node.port();
     /// let id = node.monitor(&p, MonitorAction::Callback);
     /// node.unmonitor(id);
     /// assert_eq!(node.monitor_count(), 0);
+    /// # }
     /// ```
     pub fn unmonitor(&mut self, id: MonitorId) {
         let Some(m) = self.monitors.remove(&id) else {

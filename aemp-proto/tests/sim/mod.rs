@@ -77,6 +77,8 @@ pub struct Net {
     delivery_seq: u64,
     /// Node index -> isolated until this time.
     pub isolated: HashMap<usize, Duration>,
+    /// How many nodes (the first ones) are seeds and so global nodes.
+    pub seeds: usize,
 }
 
 fn addr(i: usize) -> String {
@@ -84,7 +86,7 @@ fn addr(i: usize) -> String {
 }
 
 impl Net {
-    pub fn new(seed: u64, nodes: usize) -> Net {
+    pub fn new(seed: u64, nodes: usize, seeds: usize) -> Net {
         let mut net = Net {
             rng: StdRng::seed_from_u64(seed),
             base: Instant::now(),
@@ -95,6 +97,7 @@ impl Net {
             queue: VecDeque::new(),
             delivery_seq: 0,
             isolated: HashMap::new(),
+            seeds,
         };
         for i in 0..nodes {
             let node = net.make_node(i, 0);
@@ -115,7 +118,7 @@ impl Net {
         conn.framings = framings[self.rng.gen_range(0..framings.len())].clone();
         let mut cfg = NodeConfig::new(conn);
         cfg.binds = vec![addr(i)];
-        cfg.seeds = vec![addr(0)];
+        cfg.seeds = (0..self.seeds).map(addr).collect();
         cfg.monitor_timeout = Duration::from_secs(10);
         cfg.connect_interval = Duration::from_millis(500);
         cfg.keepalive_interval = Duration::from_secs(3);
