@@ -1382,3 +1382,84 @@ fn a_slave_core_talks_to_its_master_like_a_perl_slave() {
         ]
     );
 }
+
+/// A slave core `send` whose master `seed` is connected and has said `g_global`.
+fn slave_fixture() -> (Harness, usize) {
+    let mut cfg = node_config("send");
+    cfg.binds = vec!["127.0.0.1:15043".into()];
+    cfg.seeds = vec!["127.0.0.1:15040".into()];
+    let mut h = Harness::new(cfg);
+    h.on_dial("127.0.0.1:15040", Dial::Peer("seed".into()));
+    h.advance(Duration::from_millis(1));
+    let seed = h.peer_of("seed").expect("dialled the seed");
+    h.send(seed, pkt(&["", "g_global"]));
+    assert_eq!(h.take(seed).len(), 2, "g_slave, g_slave with the database");
+    h.take_outputs();
+    (h, seed)
+}
+
+#[test]
+fn g_found_null_gives_up_at_once_with_no_known_address() {
+    // Capture 03: after recv died, send sends to it again and re-monitors it; its master
+    // answers `g_find recv` with null and the monitor fires at once with "no known
+    // address". No more lookups follow.
+    let (mut h, seed) = slave_fixture();
+    let m = h.core.monitor("recv#main", MonitorAction::Callback);
+    h.core.snd("recv#main", pkt(&["sending to dead node"]));
+    h.run();
+    assert_eq!(h.take(seed), vec![pkt(&["", "g_find", "recv"])]);
+    h.send(seed, vec![s(""), s("g_found"), s("recv"), Value::Null]);
+    assert_eq!(
+        h.take_outputs(),
+        vec![Output::MonitorFired {
+            id: m,
+            reason: pkt(&["transport_error", "recv", "no known address"])
+        }]
+    );
+    assert_eq!(h.core.stats().queued_packets, 0, "the queue is dropped");
+    h.advance(Duration::from_secs(40));
+    assert!(h.take(seed).is_empty(), "no further g_find");
+    assert!(h.take_outputs().is_empty());
+    assert!(h.pending_connects.is_empty() && h.dialled == ["127.0.0.1:15040"]);
+}
+
+#[test]
+fn g_found_with_addresses_connects_and_flushes_the_queue() {
+    let (mut h, seed) = slave_fixture();
+    h.on_dial("127.0.0.1:15042", Dial::Peer("recv".into()));
+    h.core.monitor("recv#main", MonitorAction::Callback);
+    h.core.snd("recv#main", pkt(&["msg", "1", "hello 1"]));
+    h.run();
+    assert_eq!(h.take(seed), vec![pkt(&["", "g_find", "recv"])]);
+    h.send(
+        seed,
+        vec![s(""), s("g_found"), s("recv"), list(&["127.0.0.1:15042"])],
+    );
+    h.advance(Duration::from_millis(1));
+    let recv = h.peer_of("recv").expect("dialled recv");
+    assert_eq!(
+        h.take(recv),
+        vec![
+            pkt(&["", "mon1", "main"]),
+            pkt(&["main", "msg", "1", "hello 1"])
+        ]
+    );
+}
+
+#[test]
+fn a_global_node_gives_up_at_once_on_a_node_without_address() {
+    let mut h = Harness::new(node_config("seed"));
+    h.core.become_global();
+    let m = h.core.monitor("nobody#p", MonitorAction::Callback);
+    h.core.snd("nobody#p", pkt(&["x"]));
+    h.advance(Duration::from_millis(1));
+    assert_eq!(
+        h.take_outputs(),
+        vec![Output::MonitorFired {
+            id: m,
+            reason: pkt(&["transport_error", "nobody", "no known address"])
+        }]
+    );
+    assert!(h.dialled.is_empty());
+    assert_eq!(h.core.stats().peers, 0);
+}
