@@ -42,16 +42,36 @@ pub(super) fn encode(packet: &[Value], out: &mut Vec<u8>) {
     // Most packets are shorter than 128 bytes: reserve the one-byte prefix they need and
     // only move the payload when a longer prefix turns out to be necessary.
     out.push(0);
-    let buf = std::mem::take(out);
-    // Extending a Vec cannot fail, and every sequence and map has a known length.
-    *out =
-        postcard::to_extend(&Seq(packet), buf).expect("postcard encoding of a Value cannot fail");
+    // Appending to a Vec cannot fail, and every sequence and map has a known length.
+    postcard::serialize_with_flavor(&Seq(packet), Append(out))
+        .expect("postcard encoding of a Value cannot fail");
     let len = (out.len() - start - 1) as u64;
     let mut prefix = [0u8; MAX_VARINT];
     let n = write_varint(len, &mut prefix);
     out[start] = prefix[0];
     if n > 1 {
         out.splice(start + 1..start + 1, prefix[1..n].iter().copied());
+    }
+}
+
+/// A postcard output flavor appending to a `Vec` in place.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Append<'_> {
+    type Output = ();
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
     }
 }
 
