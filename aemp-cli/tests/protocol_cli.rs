@@ -176,3 +176,37 @@ fn eval_says_rust_nodes_do_not_evaluate_code() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("do not evaluate code"));
 }
+
+#[test]
+fn run_on_a_fresh_machine_generates_and_stores_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let rc = dir.path().join("rc.json");
+    let port = free_port();
+    let mut child = aemp(&rc)
+        .args([
+            "run",
+            "profile",
+            "seed",
+            "binds",
+            &format!(r#"["127.0.0.1:{port}"]"#),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines
+        .next()
+        .expect("the node reports that it runs")
+        .unwrap();
+    assert!(first.starts_with("node seed/"), "{first}");
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&rc).unwrap()).unwrap();
+    assert_eq!(
+        stored["secret"].as_str().map(str::len),
+        Some(88),
+        "{stored}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -5,7 +5,7 @@ mod lists;
 mod nodeid;
 mod params;
 mod profile;
-mod secret;
+pub(crate) mod secret;
 mod show;
 mod spec;
 

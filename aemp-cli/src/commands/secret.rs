@@ -12,7 +12,7 @@ use crate::session::Session;
 const SECRET_BYTES: usize = 66;
 
 /// `gensecret`: a new random secret.
-pub(super) fn generate(session: &mut Session) -> Result<(), CliError> {
+pub(crate) fn generate(session: &mut Session) -> Result<(), CliError> {
     let mut bytes = [0u8; SECRET_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = base64::engine::general_purpose::STANDARD.encode(bytes);

@@ -3,13 +3,15 @@
 
 use std::process::ExitCode;
 
-use aemp_config::Overrides;
+use aemp_config::{Overrides, Precedence};
 use aemp_node::Node;
 
 use super::services::{self, SERVICES};
 use crate::args::parse_arg;
+use crate::commands::secret;
 use crate::error::CliError;
 use crate::hostname::host_name;
+use crate::session::Session;
 
 /// The `KEY VALUE` pairs of the command line (values JSON when they look like JSON).
 fn configure_pairs(args: Vec<String>) -> Result<Vec<(String, serde_json::Value)>, CliError> {
@@ -27,10 +29,36 @@ fn configure_pairs(args: Vec<String>) -> Result<Vec<(String, serde_json::Value)>
     Ok(pairs)
 }
 
+/// A node needs a shared secret (or a certificate) to authenticate anybody. On a fresh
+/// machine there is none yet: like `aemp gensecret`, generate one and store it in the rc
+/// file, so that every node using that file shares it.
+fn ensure_secret(overrides: &Overrides) -> Result<(), CliError> {
+    if overrides.precedence == Precedence::ProgramOnly {
+        return Err(CliError::Usage(
+            "run: with norc 1 and neither 'secret' nor 'cert' given, no node could ever \
+             authenticate this one; add e.g. 'secret S'"
+                .into(),
+        ));
+    }
+    let mut session = Session::load()?;
+    secret::generate(&mut session)?;
+    session.commit()?;
+    eprintln!(
+        "aemp: run: no shared secret was configured; generated one and stored it in {} \
+         (nodes using that file share it; copy it to other hosts with 'aemp setsecret')",
+        session.rc().path().display()
+    );
+    Ok(())
+}
+
 /// Runs the node until a termination signal, then shuts it down cleanly.
 pub(super) fn main(args: Vec<String>) -> Result<ExitCode, CliError> {
     let overrides = Overrides::from_configure_args(configure_pairs(args)?)?;
-    let cfg = aemp_config::configure(&overrides, &host_name(), "check")?;
+    let mut cfg = aemp_config::configure(&overrides, &host_name(), "check")?;
+    if cfg.secret.is_none() && cfg.cert.is_none() {
+        ensure_secret(&overrides)?;
+        cfg = aemp_config::configure(&overrides, &host_name(), "check")?;
+    }
     if let Some(unknown) = cfg
         .services
         .iter()
