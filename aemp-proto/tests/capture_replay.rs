@@ -847,3 +847,676 @@ fn recv_role_16_secure() {
         vec![pkt(&["msg", "plain message still works"])]
     );
 }
+
+// =========================================================================================
+// The send role: the core is `send`, a plain node whose seed is `seed`. Like the Perl
+// script it watches aemptest (db_mon) and, once recv's ports show up there, runs its
+// scenario. Actions the script did later are done at the time their first packet
+// appears in the capture.
+
+/// What the Perl `send` script does later in its scenario.
+#[derive(Clone, Copy, Debug)]
+enum Later {
+    /// Drop the db_mon guard (g_mon0).
+    Unwatch,
+    /// Scenario b: unmonitor main, then the messages and kil that kill recv's ports.
+    Kills,
+    /// Scenario c: send to the dead node's port again and re-monitor it.
+    AfterDown,
+}
+
+struct SendApp {
+    scenario: char,
+    watch: aemp_proto::node::WatchId,
+    started: bool,
+    /// recv's ports by script name (from the aemptest family).
+    recv: BTreeMap<String, String>,
+    /// The script's own port (reply or parent port), if it makes one.
+    own: Option<String>,
+    /// Ports spawned on recv, in order.
+    spawned: Vec<String>,
+    /// Monitors by label.
+    monitors: BTreeMap<String, aemp_proto::node::MonitorId>,
+    queries: Vec<(&'static str, aemp_proto::node::RequestId)>,
+    seen: Vec<Output>,
+}
+
+impl SendApp {
+    fn new(core: &mut NodeCore, scenario: char) -> SendApp {
+        SendApp {
+            scenario,
+            watch: core.db_mon("aemptest"),
+            started: false,
+            recv: BTreeMap::new(),
+            own: None,
+            spawned: Vec::new(),
+            monitors: BTreeMap::new(),
+            queries: Vec::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    fn mon(&mut self, core: &mut NodeCore, label: &str, port: &str) {
+        let id = core.monitor(port, MonitorAction::Callback);
+        self.monitors.insert(label.to_owned(), id);
+    }
+
+    fn own_port(&mut self, core: &mut NodeCore) -> String {
+        let id = core.port();
+        self.own = Some(split_port_id(&id).1.to_owned());
+        id
+    }
+
+    /// "start scenario X": recv's ports are known.
+    fn start(&mut self, core: &mut NodeCore) {
+        use aemp_proto::node::DbQuery;
+        self.started = true;
+        let main = self.recv["main"].clone();
+        match self.scenario {
+            'a' => {
+                for (label, kind, family) in [
+                    ("keys", DbQuery::Keys, "aemptest"),
+                    ("values", DbQuery::Values, "aemptest"),
+                    ("family", DbQuery::Family, "aemptest"),
+                    ("reg", DbQuery::Family, "aemptest_reg"),
+                ] {
+                    let id = core.db_query(kind, family);
+                    self.queries.push((label, id));
+                }
+                for msg in hello_messages() {
+                    core.snd(&main, msg);
+                }
+            }
+            'b' => {
+                for name in ["p_custom", "p_die", "p_normal", "p_victim"] {
+                    let port = self.recv[name].clone();
+                    self.mon(core, name, &port);
+                }
+                self.mon(core, "nosuchport", "recv#nosuchport");
+                self.mon(core, "main", &main);
+                let reply = self.own_port(core);
+                let custom = self.recv["p_custom"].clone();
+                core.monitor(
+                    &custom,
+                    MonitorAction::Send(reply, pkt(&["mon_msg_form", "extra"])),
+                );
+            }
+            'c' => {
+                self.mon(core, "main", &main);
+                self.mon(core, "recv node port", "recv");
+                core.snd(&main, pkt(&["msg", "before kill"]));
+            }
+            'd' => {
+                let parent = self.own_port(core);
+                let args = vec![s(&parent), s("arg1"), map(&[("k", s("v"))])];
+                let good = core.spawn("recv", "AEMPTest::Spawnee::init", args);
+                self.mon(core, "spawned port", &good);
+                let bad = core.spawn("recv", "AEMPTest::NoSuch::init", vec![s(&parent)]);
+                self.mon(core, "bad spawn", &bad);
+                self.spawned = vec![good, bad];
+            }
+            'f' => {
+                let reply = self.own_port(core);
+                for req in [
+                    vec![s("time"), s(&reply), s("time_reply")],
+                    vec![s("can"), s("mon1"), s(&reply), s("can_mon1")],
+                    vec![s("can"), s("g_whatever"), s(&reply), s("can_other")],
+                    vec![s("eval"), s("2+3"), s(&reply), s("eval_reply")],
+                    vec![s("snd"), s(&main), s("relayed via snd_on")],
+                    vec![s("AEMPTest::Spawnee::nosuch_func"), Value::Int(1)],
+                    vec![s("devnull"), Value::Int(1), Value::Int(2)],
+                    vec![s("")],
+                ] {
+                    core.snd("recv#", req);
+                }
+            }
+            'g' => {
+                let reply = self.own_port(core);
+                let spawned = core.spawn(
+                    "recv",
+                    "AEMPTest::Spawnee::init",
+                    vec![s(&reply), s("arg1")],
+                );
+                self.mon(core, "spawned port (secure)", &spawned);
+                self.spawned = vec![spawned];
+                core.snd(
+                    "recv#",
+                    vec![s("eval"), s("2+3"), s(&reply), s("eval_reply")],
+                );
+                core.snd("recv#", vec![s("time"), s(&reply), s("time_reply")]);
+                core.snd(&main, pkt(&["msg", "plain message still works"]));
+            }
+            other => panic!("no send script for scenario {other}"),
+        }
+    }
+
+    fn later(&mut self, core: &mut NodeCore, what: Later) {
+        match what {
+            Later::Unwatch => core.db_unmon(self.watch),
+            Later::Kills => {
+                core.unmonitor(self.monitors["main"]);
+                core.snd(&self.recv["p_custom"], pkt(&["kill_me"]));
+                core.snd(&self.recv["p_die"], pkt(&["boom"]));
+                core.snd(&self.recv["p_normal"], pkt(&["bye"]));
+                core.kil(
+                    &self.recv["p_victim"],
+                    pkt(&["remote_reason", "killed by send"]),
+                );
+                core.snd("recv#nosuchport", pkt(&["into the void"]));
+            }
+            Later::AfterDown => {
+                let main = self.recv["main"].clone();
+                core.snd(&main, pkt(&["msg", "after kill"]));
+                self.mon(core, "main (after down, re-monitor)", &main);
+            }
+        }
+    }
+
+    fn react(&mut self, core: &mut NodeCore, out: Output) {
+        match &out {
+            Output::DbChange(c)
+                if c.watch == self.watch && !self.started && !c.entries.is_empty() =>
+            {
+                for (k, v) in &c.entries {
+                    self.recv.insert(k.clone(), v.as_str().unwrap().to_owned());
+                }
+                self.start(core);
+            }
+            Output::Deliver { port, msg } if Some(port) == self.own.as_ref() => {
+                let spawned = self.spawned.first().cloned();
+                match (self.scenario, msg.first().and_then(Value::as_str), spawned) {
+                    ('d', Some("spawned"), Some(sp)) => {
+                        core.snd(&sp, vec![s("ping"), s("p1"), Value::Int(42)])
+                    }
+                    ('d', Some("pong"), Some(sp)) => core.snd(&sp, pkt(&["quit"])),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        self.seen.push(out);
+    }
+
+    /// The reasons the labelled monitors fired with.
+    fn fired(&self) -> BTreeMap<String, Vec<Value>> {
+        self.monitors
+            .iter()
+            .filter_map(|(label, id)| {
+                self.seen.iter().find_map(|o| match o {
+                    Output::MonitorFired { id: i, reason } if i == id => {
+                        Some((label.clone(), reason.clone()))
+                    }
+                    _ => None,
+                })
+            })
+            .collect()
+    }
+
+    /// What the script's own port received.
+    fn own_got(&self) -> Vec<Vec<Value>> {
+        self.seen
+            .iter()
+            .filter_map(|o| match o {
+                Output::Deliver { port, msg } if Some(port) == self.own.as_ref() => {
+                    Some(msg.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn settle_send(h: &mut Harness, app: &mut SendApp) {
+    loop {
+        h.run();
+        let outs = h.take_outputs();
+        if outs.is_empty() {
+            return;
+        }
+        for out in outs {
+            app.react(&mut h.core, out);
+        }
+    }
+}
+
+fn is_query(p: &[Value]) -> bool {
+    p.first() == Some(&s(""))
+        && p.get(1)
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.starts_with("g_db_"))
+}
+
+/// Finds the capture time of the first packet `from` sent to `to` that `pick` selects (the
+/// `nth` such one), so a later script action happens when Perl did it.
+fn time_of(
+    cap: &Capture,
+    from: &str,
+    to: &str,
+    nth: usize,
+    pick: impl Fn(&[Value]) -> bool,
+) -> f64 {
+    cap.conns
+        .iter()
+        .filter(|c| c.authenticated && c.other(from) == Some(to))
+        .flat_map(|c| c.from(from).messages.iter())
+        .filter(|m| pick(&m.packet))
+        .nth(nth)
+        .map(|m| m.t - 1e-6)
+        .unwrap_or_else(|| panic!("{}: no such packet from {from} to {to}", cap.name))
+}
+
+struct SendReplay {
+    cap: Capture,
+    h: Harness,
+    app: SendApp,
+    map: PortMap,
+    /// Perl query IDs -> the core's.
+    queries: Vec<(Value, Value)>,
+    conns: BTreeMap<usize, usize>,
+}
+
+fn replay_send(prefix: &str, scenario: char) -> SendReplay {
+    let cap = Capture::load(prefix);
+    let mut cfg = node_config("send");
+    cfg.binds = vec!["127.0.0.1:15043".into()];
+    cfg.seeds = vec![SEED.into()];
+    let mut h = Harness::new(cfg);
+    h.on_dial(SEED, Dial::Peer("seed".into()));
+    h.on_dial(RECV, Dial::Peer("recv".into()));
+    let timeline = cap.timeline("send");
+    for step in &timeline {
+        if let Step::Open { conn, peer, .. } = &step.step {
+            h.peer_framings(peer, framing_towards(&cap, *conn, "send"));
+        }
+    }
+    let mut app = SendApp::new(&mut h.core, scenario);
+    let mut later: Vec<(f64, Later)> = match scenario {
+        'a' => vec![(
+            time_of(&cap, "send", "seed", 0, |p| p.get(1) == Some(&s("g_mon0"))),
+            Later::Unwatch,
+        )],
+        'b' => vec![(
+            time_of(&cap, "send", "recv", 0, |p| p.get(1) == Some(&s("kill_me"))),
+            Later::Kills,
+        )],
+        'c' => vec![(
+            time_of(&cap, "send", "seed", 1, |p| {
+                p == pkt(&["", "g_find", "recv"])
+            }),
+            Later::AfterDown,
+        )],
+        _ => vec![],
+    };
+    later.reverse();
+    let mut map = PortMap::default();
+    let mut queries: Vec<(Value, Value)> = Vec::new();
+    let mut conns = BTreeMap::new();
+    let mut mapped = false;
+    for step in timeline {
+        while let Some(&(t, what)) = later.last().filter(|(t, _)| *t <= step.t) {
+            later.pop();
+            let when = at(&h, t);
+            h.advance_to(when);
+            app.later(&mut h.core, what);
+            settle_send(&mut h, &mut app);
+        }
+        let when = at(&h, step.t);
+        h.advance_to(when);
+        settle_send(&mut h, &mut app);
+        if app.started && !mapped {
+            mapped = true;
+            map = send_port_map(&cap, &app);
+            let seed = h.peer_of("seed").expect("seed");
+            let rust: Vec<Value> = h.peers[seed]
+                .received
+                .iter()
+                .filter(|p| is_query(p))
+                .map(|p| p[3].clone())
+                .collect();
+            let perl: Vec<Value> = cap
+                .sent("send", "seed")
+                .iter()
+                .filter(|p| is_query(p))
+                .map(|p| p[3].clone())
+                .collect();
+            assert_eq!(rust.len(), perl.len(), "{}: database queries", cap.name);
+            queries = perl.into_iter().zip(rust).collect();
+        }
+        match step.step {
+            Step::Open {
+                conn,
+                peer,
+                inbound,
+            } => {
+                assert!(!inbound, "{}: {peer} dialled the Perl send", cap.name);
+                let p = h
+                    .open_peer_of(&peer)
+                    .unwrap_or_else(|| panic!("{}: the core dialled {peer}", cap.name));
+                conns.insert(conn, p);
+            }
+            Step::Packet { conn, packet, .. } => {
+                let mut packet = map.to_rust(&packet);
+                if packet.get(1) == Some(&s("g_reply")) {
+                    if let Some((_, rust)) = queries.iter().find(|(perl, _)| *perl == packet[2]) {
+                        packet[2] = rust.clone();
+                    }
+                }
+                h.send(conns[&conn], packet);
+            }
+            Step::End { conn, .. } => {
+                // Only a peer that went away while the Perl send was still running.
+                let c = &cap.conns[conn];
+                let own_end = c.from("send").eof.unwrap_or(f64::MAX);
+                let peer_end = c.from(c.other("send").unwrap()).eof.unwrap_or(f64::MAX);
+                if peer_end < own_end {
+                    h.drop_peer(conns[&conn], "Unexpected end-of-file");
+                }
+            }
+        }
+        settle_send(&mut h, &mut app);
+    }
+    assert!(later.is_empty(), "{}: every later action ran", cap.name);
+    assert!(app.started, "{}: the scenario started", cap.name);
+    SendReplay {
+        cap,
+        h,
+        app,
+        map,
+        queries,
+        conns,
+    }
+}
+
+/// The Perl send's own port and spawned ports, mapped to the core's.
+fn send_port_map(cap: &Capture, app: &SendApp) -> PortMap {
+    let mut map = PortMap::default();
+    let sent = cap.sent("send", "recv");
+    let mut own: Vec<String> = Vec::new();
+    fn scan(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Str(text) => {
+                if let Some(name) = text.strip_prefix("send#") {
+                    if !out.iter().any(|o| o == name) {
+                        out.push(name.to_owned());
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| scan(x, out)),
+            Value::Map(m) => m.iter().for_each(|(k, x)| {
+                scan(k, out);
+                scan(x, out)
+            }),
+            _ => {}
+        }
+    }
+    for p in &sent {
+        p.iter().for_each(|v| scan(v, &mut own));
+    }
+    assert!(own.len() <= 1, "{}: one own port: {own:?}", cap.name);
+    if let (Some(perl), Some(rust)) = (own.first(), app.own.as_ref()) {
+        map.add(perl, rust);
+    }
+    let perl_spawns: Vec<&str> = sent
+        .iter()
+        .filter(|p| p.get(1) == Some(&s("AnyEvent::MP::_spawn")))
+        .map(|p| p[2].as_str().unwrap())
+        .collect();
+    assert_eq!(perl_spawns.len(), app.spawned.len(), "{}: spawns", cap.name);
+    for (perl, rust) in perl_spawns.iter().zip(&app.spawned) {
+        map.add(perl, split_port_id(rust).1);
+    }
+    map
+}
+
+impl SendReplay {
+    fn check(&self, edit: impl Fn(&str, &mut Vec<Vec<Value>>)) {
+        for (&conn, &p) in &self.conns {
+            let peer = &self.h.peers[p].node;
+            let mut expected = perl_sent(&self.cap, conn, "send");
+            if peer == "seed" {
+                towards_master(&mut expected);
+            }
+            edit(peer, &mut expected);
+            let actual: Vec<Vec<Value>> = self.h.peers[p]
+                .received
+                .iter()
+                .map(|packet| {
+                    let mut packet = self.map.to_perl(packet);
+                    if is_query(&packet) {
+                        if let Some((perl, _)) = self.queries.iter().find(|(_, r)| *r == packet[3])
+                        {
+                            packet[3] = perl.clone();
+                        }
+                    }
+                    packet
+                })
+                .collect();
+            let label = format!(
+                "{} conn#{} send -> {peer}",
+                self.cap.name, self.cap.conns[conn].id
+            );
+            assert_same_packets(&label, &actual, &expected);
+        }
+    }
+
+    fn reply(&self, label: &str) -> Value {
+        let id = self
+            .app
+            .queries
+            .iter()
+            .find(|(l, _)| *l == label)
+            .expect("query")
+            .1;
+        self.app
+            .seen
+            .iter()
+            .find_map(|o| match o {
+                // Lists in Perl's hash order, sorted as the Perl script logged them.
+                Output::DbReply { id: i, result } if *i == id => match capture::canon(result) {
+                    Value::Array(mut a) => {
+                        a.sort_by_key(|v| v.to_string());
+                        Some(Value::Array(a))
+                    }
+                    other => Some(other),
+                },
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{}: no reply to {label}", self.cap.name))
+    }
+}
+
+fn recv_ids(app: &SendApp) -> Vec<Value> {
+    RECV_PORTS.iter().map(|n| s(&app.recv[*n])).collect()
+}
+
+fn check_send_db_messages(prefix: &str) {
+    let r = replay_send(prefix, 'a');
+    r.check(|_, _| {});
+    let names = Value::Array(RECV_PORTS.iter().map(|n| s(n)).collect());
+    assert_eq!(r.reply("keys"), names, "{}", r.cap.name);
+    let mut values = recv_ids(&r.app);
+    values.sort_by_key(|v| v.to_string());
+    assert_eq!(r.reply("values"), Value::Array(values), "{}", r.cap.name);
+    let family = capture::canon(&map(&RECV_PORTS
+        .iter()
+        .map(|n| (*n, s(&r.app.recv[*n])))
+        .collect::<Vec<_>>()));
+    assert_eq!(r.reply("family"), family, "{}", r.cap.name);
+    let custom = r.app.recv["p_custom"].clone();
+    assert_eq!(
+        r.reply("reg"),
+        map(&[(custom.as_str(), Value::Null)]),
+        "{}",
+        r.cap.name
+    );
+}
+
+#[test]
+fn send_role_01_db_messages_cbor() {
+    check_send_db_messages("01-");
+}
+
+#[test]
+fn send_role_07_db_messages_json() {
+    check_send_db_messages("07-");
+}
+
+fn check_send_monitors(prefix: &str) {
+    let r = replay_send(prefix, 'b');
+    r.check(|_, _| {});
+    // The send.log lines "mon cb NAME [reason]".
+    let want: BTreeMap<String, Vec<Value>> = [
+        ("p_custom", pkt(&["custom_error", "reason"])),
+        ("p_die", pkt(&["die", "exception in rcv callback"])),
+        ("p_normal", vec![]),
+        ("p_victim", pkt(&["remote_reason", "killed by send"])),
+        (
+            "nosuchport",
+            pkt(&[
+                "no_such_port",
+                "cannot monitor nonexistent port",
+                "recv#nosuchport",
+            ]),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(r.app.fired(), want, "{}", r.cap.name);
+    assert_eq!(
+        r.app.own_got(),
+        vec![pkt(&["mon_msg_form", "extra", "custom_error", "reason"])],
+        "{}: the message-form monitor",
+        r.cap.name
+    );
+}
+
+#[test]
+fn send_role_02_monitors_cbor() {
+    check_send_monitors("02-");
+}
+
+#[test]
+fn send_role_08_monitors_json() {
+    check_send_monitors("08-");
+}
+
+fn check_send_nodedown(prefix: &str) {
+    // recv is killed: the monitors on its main port and on its node port fire with
+    // transport_error (no mon1 ever went out for the node port); the seed's g_chg2 empties
+    // the family; sending and re-monitoring 5 s later asks the master, which answers
+    // null: the new monitor fires at once with "no known address", as in send.log.
+    let r = replay_send(prefix, 'c');
+    r.check(|_, _| {});
+    let fired = r.app.fired();
+    for label in ["main", "recv node port"] {
+        assert_eq!(
+            fired[label][..2],
+            pkt(&["transport_error", "recv"]),
+            "{}: {label}",
+            r.cap.name
+        );
+    }
+    assert_eq!(
+        fired["main (after down, re-monitor)"],
+        pkt(&["transport_error", "recv", "no known address"]),
+        "{}",
+        r.cap.name
+    );
+    let last = r
+        .app
+        .seen
+        .iter()
+        .filter_map(|o| match o {
+            Output::DbChange(c) => Some(c),
+            _ => None,
+        })
+        .next_back()
+        .expect("db changes");
+    assert!(last.entries.is_empty(), "{}", r.cap.name);
+    assert_eq!(last.deleted.len(), 5, "{}", r.cap.name);
+    assert_eq!(r.h.core.stats().queued_packets, 0);
+}
+
+#[test]
+fn send_role_03_nodedown_cbor() {
+    check_send_nodedown("03-");
+}
+
+#[test]
+fn send_role_09_nodedown_json() {
+    check_send_nodedown("09-");
+}
+
+fn check_send_spawn(prefix: &str) {
+    let r = replay_send(prefix, 'd');
+    r.check(|_, _| {});
+    let good = r.app.spawned[0].clone();
+    assert_eq!(
+        r.app.own_got(),
+        vec![
+            vec![s("spawned"), s(&good), s("arg1"), map(&[("k", s("v"))])],
+            vec![s("pong"), s(&good), s("p1"), Value::Int(42)],
+        ],
+        "{}",
+        r.cap.name
+    );
+    let fired = r.app.fired();
+    assert_eq!(
+        fired["spawned port"],
+        pkt(&["spawnee_quit", "asked to quit"])
+    );
+    let bad = r.app.spawned[1].clone();
+    assert_eq!(
+        fired["bad spawn"],
+        pkt(&["no_such_port", "cannot monitor nonexistent port", &bad])
+    );
+}
+
+#[test]
+fn send_role_04_spawn_cbor() {
+    check_send_spawn("04-");
+}
+
+#[test]
+fn send_role_10_spawn_json() {
+    check_send_spawn("10-");
+}
+
+fn check_send_nodeport_misc(prefix: &str) {
+    let r = replay_send(prefix, 'f');
+    r.check(|_, _| {});
+    let got = r.app.own_got();
+    assert_eq!(got.len(), 4, "{}: {got:?}", r.cap.name);
+    assert_eq!(got[0][0], s("time_reply"));
+    assert!(matches!(got[0][1], Value::Float(_)));
+    assert_eq!(
+        got[1..3],
+        [pkt(&["can_mon1", "1"]), pkt(&["can_other", ""])]
+    );
+    assert_eq!(got[3], vec![s("eval_reply"), s(""), Value::Int(5)]);
+}
+
+#[test]
+fn send_role_06_nodeport_misc_cbor() {
+    check_send_nodeport_misc("06-");
+}
+
+#[test]
+fn send_role_12_nodeport_misc_json() {
+    check_send_nodeport_misc("12-");
+}
+
+#[test]
+fn send_role_16_secure_recv() {
+    let r = replay_send("16-", 'g');
+    r.check(|_, _| {});
+    let spawned = r.app.spawned[0].clone();
+    assert_eq!(
+        r.app.fired()["spawned port (secure)"],
+        pkt(&["no_such_port", "cannot monitor nonexistent port", &spawned])
+    );
+    let got = r.app.own_got();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0][0], s("time_reply"));
+}
