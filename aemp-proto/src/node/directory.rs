@@ -146,6 +146,9 @@ impl NodeCore {
     /// # }
     /// ```
     pub fn db_set(&mut self, family: &str, key: &str, value: Value) {
+        if self.dir.local.family(family).and_then(|f| f.get(key)) == Some(&value) {
+            return;
+        }
         self.dir.local.set(family, key.to_owned(), value.clone());
         let set: Family = [(key.to_owned(), value)].into();
         if self.dir.global {
@@ -173,9 +176,19 @@ impl NodeCore {
     /// # }
     /// ```
     pub fn db_del(&mut self, family: &str, keys: &[String]) {
-        for k in keys {
+        let owned = self.dir.local.family(family);
+        let keys: Vec<String> = keys
+            .iter()
+            .filter(|k| owned.is_some_and(|f| f.contains_key(*k)))
+            .cloned()
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        for k in &keys {
             self.dir.local.del(family, k);
         }
+        let keys = keys.as_slice();
         if self.dir.global {
             let me = self.node_id().to_owned();
             self.global_apply(&me, family, Family::new(), keys.to_vec());
@@ -545,12 +558,12 @@ impl NodeCore {
                     .entry(family.clone())
                     .or_default()
                     .insert(from.to_owned());
+                // Like the original: an unknown family is sent as null.
                 let fam = self
                     .dir
                     .merged
                     .family(&family)
-                    .map(family_to_value)
-                    .unwrap_or(Value::Map(Vec::new()));
+                    .map_or(Value::Null, family_to_value);
                 self.send_remote(from, req("g_chg1", vec![Value::from(family), fam]));
             }
             "g_mon0" => {
@@ -561,6 +574,9 @@ impl NodeCore {
                         self.dir.remote_watchers.remove(&family);
                     }
                 }
+            }
+            "g_chg1" | "g_chg2" if self.dir.master.as_deref() != Some(from) => {
+                tracing::debug!(%from, %tag, "database change from a node that is not our master ignored");
             }
             "g_chg1" => {
                 let family = text(args.first());
