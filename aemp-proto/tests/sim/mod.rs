@@ -253,6 +253,11 @@ impl Net {
 
     /// Cuts the pipe with index `idx`: data in flight is lost, both ends see the loss.
     pub fn cut_pipe(&mut self, idx: usize) {
+        self.break_pipe(idx, None);
+    }
+
+    /// Cuts pipe `idx`; every end except one on node `silent` is told of the loss.
+    fn break_pipe(&mut self, idx: usize, silent: Option<usize>) {
         let Some(pipe) = self.pipes[idx].take() else {
             return;
         };
@@ -260,10 +265,21 @@ impl Net {
         let now = self.instant();
         for end in pipe.ends {
             self.pipe_of.remove(&end);
-            self.nodes[end.0]
-                .core
-                .conn_closed(end.1, "connection cut", now);
+            if Some(end.0) != silent {
+                self.nodes[end.0].core.conn_closed(end.1, "connection cut", now);
+            }
         }
+    }
+
+    /// The live pipes with an end on node `n`.
+    fn pipes_of(&self, n: usize) -> Vec<usize> {
+        (0..self.pipes.len())
+            .filter(|i| {
+                self.pipes[*i]
+                    .as_ref()
+                    .is_some_and(|p| p.ends.iter().any(|e| e.0 == n))
+            })
+            .collect()
     }
 
     pub fn cut_random_pipe(&mut self) {
@@ -279,40 +295,15 @@ impl Net {
     /// Isolates node `n` for `d`: its pipes are cut and new connections refused.
     pub fn partition(&mut self, n: usize, d: Duration) {
         self.isolated.insert(n, self.now + d);
-        let idxs: Vec<usize> = (0..self.pipes.len())
-            .filter(|i| {
-                self.pipes[*i]
-                    .as_ref()
-                    .is_some_and(|p| p.ends.iter().any(|e| e.0 == n))
-            })
-            .collect();
-        for idx in idxs {
+        for idx in self.pipes_of(n) {
             self.cut_pipe(idx);
         }
     }
 
     /// Replaces node `n` by a fresh one with the same node ID (its old streams break).
     pub fn restart(&mut self, n: usize) {
-        let idxs: Vec<usize> = (0..self.pipes.len())
-            .filter(|i| {
-                self.pipes[*i]
-                    .as_ref()
-                    .is_some_and(|p| p.ends.iter().any(|e| e.0 == n))
-            })
-            .collect();
-        for idx in idxs {
-            if let Some(pipe) = self.pipes[idx].take() {
-                self.queue.retain(|d| !pipe.ends.contains(&d.to));
-                let now = self.instant();
-                for end in pipe.ends {
-                    self.pipe_of.remove(&end);
-                    if end.0 != n {
-                        self.nodes[end.0]
-                            .core
-                            .conn_closed(end.1, "peer restarted", now);
-                    }
-                }
-            }
+        for idx in self.pipes_of(n) {
+            self.break_pipe(idx, Some(n));
         }
         let generation = self.nodes[n].generation + 1;
         let fresh = self.make_node(n, generation);
