@@ -111,12 +111,17 @@ impl SeedReplay {
     /// Compares what the core sent on every connection with what the Perl seed sent;
     /// `edit` applies the documented differences for one peer.
     fn check(&self, edit: impl Fn(&str, &mut Vec<Vec<Value>>)) {
+        self.check_as("seed", edit);
+    }
+
+    /// Like `check`, for the core standing in for the global node `me`.
+    fn check_as(&self, me: &str, edit: impl Fn(&str, &mut Vec<Vec<Value>>)) {
         for (&conn, &p) in &self.conns {
             let peer = &self.h.peers[p].node;
-            let mut expected = perl_sent(&self.cap, conn, "seed");
+            let mut expected = perl_sent(&self.cap, conn, me);
             edit(peer, &mut expected);
             let label = format!(
-                "{} conn#{} seed -> {peer}",
+                "{} conn#{} {me} -> {peer}",
                 self.cap.name, self.cap.conns[conn].id
             );
             assert_same_packets(&label, &self.h.peers[p].received, &expected);
@@ -226,12 +231,10 @@ fn addrs(a: &str) -> Value {
     Value::Array(vec![s(a)])
 }
 
-/// The documented differences between the Rust seed and the Perl seed towards the other
-/// global node, seed2.
-fn towards_seed2(peer: &str, expected: &mut Vec<Vec<Value>>) {
-    if peer != "seed2" {
-        return;
-    }
+/// The documented differences between a Rust global node `me` and the Perl one towards
+/// the other global node `other`.
+fn towards_other_global(me: &str, other: &str, expected: &mut Vec<Vec<Value>>) {
+    let addr = |n: &str| addrs(if n == "seed" { SEED } else { SEED2 });
     let none = Value::Array(vec![]);
     perl_only(
         expected,
@@ -239,7 +242,7 @@ fn towards_seed2(peer: &str, expected: &mut Vec<Vec<Value>>) {
             s(""),
             s("g_upd"),
             s("'g"),
-            map(&[("seed2", Value::Null)]),
+            map(&[(other, Value::Null)]),
             none.clone(),
         ],
         "a Perl global adds every global node it hears of to its own 'g entries and tells \
@@ -252,11 +255,43 @@ fn towards_seed2(peer: &str, expected: &mut Vec<Vec<Value>>) {
             s(""),
             s("g_upd"),
             s("'l"),
-            map(&[("seed2", addrs(SEED2))]),
+            map(&[(other, addr(other))]),
             none,
         ],
-        "Perl echoes seed2's own address entry back to seed2 once; seed2 owns it already",
+        "Perl echoes the other global's own address entry back to it once; it owns it",
     );
+    let set = |globals: &[&str]| {
+        vec![
+            s(""),
+            s("g_set"),
+            map(&[
+                (
+                    "'g",
+                    map(&globals
+                        .iter()
+                        .map(|g| (*g, Value::Null))
+                        .collect::<Vec<_>>()),
+                ),
+                ("'l", map(&[(me, addr(me))])),
+            ]),
+        ]
+    };
+    let mut both = [me, other];
+    both.sort();
+    rust_differs(
+        expected,
+        &set(&both),
+        set(&[me]),
+        "the 'g entries, as above",
+    );
+}
+
+/// The Rust seed towards seed2 (17 and 18).
+fn towards_seed2(peer: &str, expected: &mut Vec<Vec<Value>>) {
+    if peer != "seed2" {
+        return;
+    }
+    towards_other_global("seed", "seed2", expected);
     perl_only(
         expected,
         &pkt(&["", "g_slave"]),
@@ -265,23 +300,6 @@ fn towards_seed2(peer: &str, expected: &mut Vec<Vec<Value>>) {
          it when a seed connection comes up. To a node that runs the global service \
          already, it means nothing",
     );
-    let perl_set = vec![
-        s(""),
-        s("g_set"),
-        map(&[
-            ("'g", map(&[("seed", Value::Null), ("seed2", Value::Null)])),
-            ("'l", map(&[("seed", addrs(SEED))])),
-        ]),
-    ];
-    let rust_set = vec![
-        s(""),
-        s("g_set"),
-        map(&[
-            ("'g", map(&[("seed", Value::Null)])),
-            ("'l", map(&[("seed", addrs(SEED))])),
-        ]),
-    ];
-    rust_differs(expected, &perl_set, rust_set, "the 'g entries, as above");
 }
 
 #[test]
@@ -1519,4 +1537,121 @@ fn send_role_16_secure_recv() {
     let got = r.app.own_got();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0][0], s("time_reply"));
+}
+
+// =========================================================================================
+// The seed2 role (17/18): the core is the second global node. Its seeds are seed's
+// address and its own. Its own address answers (and refuses: it is itself) in the order
+// the Perl seed2 saw: in 17 it ran the global service before seed's connection was up,
+// in 18 it first made seed its master.
+
+fn replay_seed2(prefix: &str, global_first: bool) -> SeedReplay {
+    let cap = Capture::load(prefix);
+    let mut cfg = node_config("seed2");
+    cfg.binds = vec![SEED2.into()];
+    cfg.seeds = vec![SEED.into(), SEED2.into()];
+    let mut h = Harness::new(cfg);
+    // Both dials stay pending until the capture says they were answered.
+    h.advance_to(at(&h, 0.0));
+    let self_open = cap
+        .conns
+        .iter()
+        .find(|c| c.client.as_deref() == Some("seed2") && c.server.as_deref() == Some("seed2"))
+        .and_then(|c| c.open)
+        .expect("seed2 dials itself");
+    let mut own_answered = false;
+    let mut conns = BTreeMap::new();
+    for step in cap.timeline("seed2") {
+        if !own_answered && self_open <= step.t && !global_first {
+            own_answered = true;
+            let when = at(&h, self_open);
+            h.advance_to(when);
+            h.answer_dial(SEED2, Dial::Loopback);
+            assert!(h.core.is_global());
+        }
+        let when = at(&h, step.t);
+        h.advance_to(when);
+        match step.step {
+            Step::Open {
+                conn,
+                peer,
+                inbound,
+            } => {
+                h.peer_framings(&peer, framing_towards(&cap, conn, "seed2"));
+                let p = if inbound {
+                    h.connect_peer(&peer)
+                } else {
+                    assert_eq!(peer, "seed", "{}", cap.name);
+                    if global_first && !own_answered {
+                        own_answered = true;
+                        h.answer_dial(SEED2, Dial::Loopback);
+                        assert!(h.core.is_global());
+                    }
+                    h.answer_dial(SEED, Dial::Peer(peer.clone()))
+                        .expect("a peer")
+                };
+                assert!(h.peers[p].is_open(), "{}: {peer} connects", cap.name);
+                conns.insert(conn, p);
+            }
+            Step::Packet { conn, packet, .. } => h.send(conns[&conn], packet),
+            Step::End { conn, .. } => h.drop_peer(conns[&conn], "Unexpected end-of-file"),
+        }
+    }
+    h.run();
+    assert!(own_answered && h.core.is_global(), "{}", cap.name);
+    SeedReplay { cap, h, conns }
+}
+
+#[test]
+fn seed2_role_17_two_globals_cbor() {
+    // seed2 is seed's peer global: g_global and g_slave (seed is one of its seeds), its
+    // g_set, and a g_upd to seed for every change of its slave recv.
+    let r = replay_seed2("17-", true);
+    r.check_as("seed2", |peer, expected| {
+        if peer == "seed" {
+            towards_other_global("seed2", "seed", expected);
+        }
+    });
+    global_view_of_two_globals(r);
+}
+
+#[test]
+fn seed2_role_18_two_globals_json() {
+    let r = replay_seed2("18-", false);
+    r.check_as("seed2", |peer, expected| {
+        if peer != "seed" {
+            return;
+        }
+        let why = "Perl's seed2 learns that it is a seed by dialling its own address, after \
+                   it made seed its master; the Rust core sees its own address among its \
+                   seeds and binds and runs the global service from the start, so it never \
+                   is seed's slave and has nothing to announce when it starts the service";
+        for packet in [
+            vec![
+                s(""),
+                s("g_slave"),
+                map(&[("'l", map(&[("seed2", addrs(SEED2))]))]),
+            ],
+            pkt(&["", "g_find", "seed"]),
+            pkt(&["", "g_slave"]),
+            vec![
+                s(""),
+                s("g_upd"),
+                s("'l"),
+                map(&[("seed2", addrs(SEED2))]),
+                Value::Array(vec![]),
+            ],
+            vec![
+                s(""),
+                s("g_upd"),
+                s("'g"),
+                map(&[("seed2", Value::Null)]),
+                Value::Array(vec![]),
+            ],
+        ] {
+            perl_only(expected, &packet, why);
+        }
+        towards_other_global("seed2", "seed", expected);
+    });
+    global_view_of_two_globals(r);
 }

@@ -1464,3 +1464,54 @@ fn a_global_node_gives_up_at_once_on_a_node_without_address() {
     assert!(h.dialled.is_empty());
     assert_eq!(h.core.stats().peers, 0);
 }
+
+#[test]
+fn a_slave_that_becomes_global_sends_its_entries_to_the_globals_it_knows() {
+    // Capture 18: seed2 first made seed its master, then started its own global service
+    // and sent seed g_global and a g_set with its entries ('g included).
+    let mut cfg = node_config("seed2");
+    cfg.binds = vec!["127.0.0.1:15045".into()];
+    cfg.seeds = vec!["127.0.0.1:15040".into()];
+    let mut h = Harness::new(cfg);
+    h.on_dial("127.0.0.1:15040", Dial::Peer("seed".into()));
+    h.advance(Duration::from_millis(1));
+    let seed = h.peer_of("seed").expect("dialled the seed");
+    h.send(seed, pkt(&["", "g_global"]));
+    h.take(seed);
+    h.core.become_global();
+    h.run();
+    assert_eq!(
+        h.take(seed),
+        vec![
+            pkt(&["", "g_global"]),
+            vec![
+                s(""),
+                s("g_set"),
+                map(&[
+                    ("'g", map(&[("seed2", Value::Null)])),
+                    ("'l", map(&[("seed2", list(&["127.0.0.1:15045"]))])),
+                ])
+            ],
+        ]
+    );
+    // seed answers our g_global with its g_set; nothing more goes back.
+    h.send(
+        seed,
+        vec![
+            s(""),
+            s("g_set"),
+            map(&[("'l", map(&[("seed", list(&["127.0.0.1:15040"]))]))]),
+        ],
+    );
+    assert!(h.take(seed).is_empty());
+    h.send(seed, pkt(&["", "g_find", "seed"]));
+    assert_eq!(
+        h.take(seed),
+        vec![vec![
+            s(""),
+            s("g_found"),
+            s("seed"),
+            list(&["127.0.0.1:15040"])
+        ]]
+    );
+}

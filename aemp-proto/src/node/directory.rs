@@ -59,6 +59,15 @@ impl Directory {
         }
     }
 
+    /// The local watches of `family`.
+    fn watches_of(&self, family: &str) -> Vec<WatchId> {
+        self.watches
+            .iter()
+            .filter(|(_, f)| *f == family)
+            .map(|(w, _)| *w)
+            .collect()
+    }
+
     pub(super) fn watch_count(&self) -> usize {
         self.watches.len()
     }
@@ -333,6 +342,16 @@ impl NodeCore {
         for node in self.up_nodes() {
             self.send_remote(&node, req("g_global", vec![]));
         }
+        // Global nodes we knew as a slave get our entries now, as the original sends its
+        // g_set when it starts the global service (capture 18); they only answer our
+        // g_global with theirs.
+        let globals = self.up_globals();
+        if !globals.is_empty() {
+            let db = self.dir.own_and_slaves().to_value();
+            for g in globals {
+                self.send_remote(&g, req("g_set", vec![db.clone()]));
+            }
+        }
         let finds = std::mem::take(&mut self.dir.finds);
         for node in finds {
             let addrs = self.directory_lookup(&node).unwrap_or_default();
@@ -600,13 +619,7 @@ impl NodeCore {
 
     /// Slave role: the master told us the new contents of a watched family.
     fn cache_changed(&mut self, family: &str, fam: Family) {
-        let ids: Vec<WatchId> = self
-            .dir
-            .watches
-            .iter()
-            .filter(|(_, f)| *f == family)
-            .map(|(w, _)| *w)
-            .collect();
+        let ids = self.dir.watches_of(family);
         if ids.is_empty() {
             return;
         }
@@ -706,27 +719,25 @@ impl NodeCore {
                 self.send_remote(&node, packet);
             }
         }
-        let ids: Vec<WatchId> = self
-            .dir
-            .watches
-            .iter()
-            .filter(|(_, f)| *f == family)
-            .map(|(w, _)| *w)
-            .collect();
+        let ids = self.dir.watches_of(family);
         for id in ids {
             self.notify_watch(id, family, after.as_ref(), before);
         }
     }
 
-    /// Global role: forwards an update to every other global node.
-    fn broadcast_to_globals(&mut self, family: &str, set: &Family, del: &[String]) {
-        let globals: Vec<String> = self
-            .dir
+    /// The global nodes (other than us) we are connected to.
+    fn up_globals(&self) -> Vec<String> {
+        self.dir
             .globals
             .iter()
             .filter(|g| self.node_is_up(g))
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    /// Global role: forwards an update to every other global node.
+    fn broadcast_to_globals(&mut self, family: &str, set: &Family, del: &[String]) {
+        let globals = self.up_globals();
         for g in globals {
             let del = Value::Array(del.iter().map(|k| Value::from(k.as_str())).collect());
             self.send_remote(

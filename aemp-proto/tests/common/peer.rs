@@ -189,6 +189,38 @@ impl Harness {
         self.run();
     }
 
+    /// Answers a connect the core asked for to `addr` that was left pending (no `Dial`
+    /// entry for it at the time); returns the new peer's index for `Dial::Peer`.
+    pub fn answer_dial(&mut self, addr: &str, dial: Dial) -> Option<usize> {
+        let at = self
+            .pending_connects
+            .iter()
+            .position(|(_, a)| a == addr)
+            .unwrap_or_else(|| panic!("no pending connect to {addr}"));
+        let (conn, _) = self.pending_connects.remove(at);
+        let now = self.now;
+        let peer = match dial {
+            Dial::Peer(node) => {
+                let idx = self.new_peer(&node, conn);
+                self.core.conn_connected(conn, now);
+                Some(idx)
+            }
+            Dial::Loopback => {
+                let other = self.core.accept(now);
+                self.loops.insert(conn, other);
+                self.loops.insert(other, conn);
+                self.core.conn_connected(conn, now);
+                None
+            }
+            Dial::Refused => {
+                self.core.conn_closed(conn, "Connection refused", now);
+                None
+            }
+        };
+        self.run();
+        peer
+    }
+
     /// Takes the data packets the peer received so far.
     pub fn take(&mut self, peer: usize) -> Vec<Vec<Value>> {
         std::mem::take(&mut self.peers[peer].received)
