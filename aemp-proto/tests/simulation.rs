@@ -35,7 +35,7 @@ fn run_schedule(seed: u64, totals: &mut Totals) -> Vec<String> {
     let nodes = 3 + (seed % 2) as usize;
     // Every third schedule has two seeds, so two global nodes must keep their databases
     // in step (g_global, g_set, g_upd between globals).
-    let seeds = if seed % 3 == 0 { 2 } else { 1 };
+    let seeds = if seed.is_multiple_of(3) { 2 } else { 1 };
     let mut net = Net::new(seed, nodes, seeds);
     let traffic = Duration::from_secs(20);
     let mut t = Duration::ZERO;
