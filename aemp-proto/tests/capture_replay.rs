@@ -8,6 +8,13 @@
 //! set-like lists sorted, and the order between unrelated packets ignored (see
 //! `capture::assert_same_packets`). Every place where the Rust core legitimately differs
 //! from Perl is taken out of the expected packets by name, with the reason.
+//!
+//! Roles: `seed` (every capture), `recv` (the scenarios where it takes part to the end),
+//! `send` (a, b, c, d, f, g) and `seed2` (17, 18). Behaviour these replays pinned down
+//! and the core was changed for: no `mon1` for a node port (03), giving up at once with
+//! "no known address" on `g_found NODE null` (03), a node announcing `g_global` is no
+//! longer our slave (18), and a node starting the global service sends its `g_set` to the
+//! global nodes it knows (18).
 
 #[path = "common/capture.rs"]
 mod capture;
