@@ -163,7 +163,7 @@ impl NodeCore {
     pub fn conn_closed(&mut self, conn: ConnId, why: &str, now: Instant) {
         self.advance(now);
         if let Some(link) = self.links.get_mut(&conn) {
-            link.conn.close(ConnError::Local(why.to_owned()));
+            link.conn.close(ConnError::Transport(why.to_owned()));
             self.process_conn_events(conn);
         }
     }
@@ -227,6 +227,8 @@ impl NodeCore {
             match event {
                 ConnEvent::Greeted { node_id, .. } => self.on_greeted(id, node_id),
                 ConnEvent::TlsRequested { role, leftover } => {
+                    // The rest of our greeting goes out in the clear, before TLS starts.
+                    self.flush_link(id);
                     self.outputs.push_back(Output::StartTls {
                         conn: id,
                         role,
@@ -346,7 +348,13 @@ impl NodeCore {
         let was_up = self.peers.get(&node).is_some_and(|p| p.up == Some(id));
         if was_up {
             tracing::info!(%node, error = %err, "node is down");
-            self.node_down(&node, transport_error(&node, &err.to_string()));
+            // The driver's own words for a broken stream, as the original reports
+            // e.g. "Unexpected end-of-file"; our own reasons as they display.
+            let text = match &err {
+                ConnError::Transport(why) => why.clone(),
+                other => other.to_string(),
+            };
+            self.node_down(&node, transport_error(&node, &text));
         } else {
             tracing::debug!(%node, conn = id.0, error = %err, "connection attempt ended");
         }
@@ -497,19 +505,24 @@ impl NodeCore {
         dirty.sort_unstable();
         dirty.dedup();
         for id in dirty.drain(..) {
-            let Some(link) = self.links.get_mut(&id) else {
-                continue;
-            };
-            if !link.open {
-                continue;
-            }
-            let mut data = Vec::new();
-            if link.conn.poll_transmit(&mut data) {
-                link.last_tx = self.now;
-                self.outputs.push_back(Output::Transmit { conn: id, data });
-            }
+            self.flush_link(id);
         }
         self.dirty = dirty;
+    }
+
+    /// Queues what one open connection has pending as an [`Output::Transmit`].
+    fn flush_link(&mut self, id: ConnId) {
+        let Some(link) = self.links.get_mut(&id) else {
+            return;
+        };
+        if !link.open {
+            return;
+        }
+        let mut data = Vec::new();
+        if link.conn.poll_transmit(&mut data) {
+            link.last_tx = self.now;
+            self.outputs.push_back(Output::Transmit { conn: id, data });
+        }
     }
 
     pub(super) fn links_timeout(&self) -> Option<Instant> {

@@ -51,7 +51,7 @@ impl Default for TcpOptions {
 ///
 /// ```
 /// use aemp_transport_tcp::Event;
-/// let e = Event::Closed("connection closed by peer".into());
+/// let e = Event::Closed("Unexpected end-of-file".into());
 /// assert!(matches!(e, Event::Closed(_)));
 /// ```
 #[derive(Debug, PartialEq)]
@@ -387,9 +387,9 @@ impl<R: Runtime> Tcp<R> {
                     Poll::Pending => break,
                     Poll::Ready(Ok(0)) => {
                         progress = true;
-                        tracing::info!(conn = id.0, peer = %conn.peer, "connection closed by peer");
+                        tracing::info!(conn = id.0, peer = %conn.peer, "Unexpected end-of-file");
                         gone.push(id);
-                        sink(id, Event::Closed("connection closed by peer".into()));
+                        sink(id, Event::Closed("Unexpected end-of-file".into()));
                         break;
                     }
                     Poll::Ready(Ok(n)) => {
