@@ -967,7 +967,7 @@ fn a_failed_connection_attempt_discards_the_queue_and_fires_monitors() {
         outs,
         vec![Output::MonitorFired {
             id: m,
-            reason: pkt(&["transport_error", "far", "unable to connect"])
+            reason: pkt(&["transport_error", "far", "connect timeout"])
         }]
     );
     assert_eq!(h.core.stats().queued_packets, 0);

@@ -609,7 +609,7 @@ impl NodeCore {
             self.start_lookup(&node);
         }
         for node in failed {
-            self.give_up_connecting(&node, "unable to connect");
+            self.give_up_connecting(&node, "connect timeout");
         }
     }
 
