@@ -67,6 +67,10 @@ pub enum Output {
         data: Vec<u8>,
     },
     /// Wrap the stream of `conn` in TLS with this role, then call `conn_tls_established`.
+    /// Every [`Output::Transmit`] for `conn` before this one is plaintext (the end of our
+    /// greeting) and must reach the stream before TLS starts; none follows until
+    /// `conn_tls_established`, and every one after it must be encrypted. From here on, all
+    /// bytes received on the stream belong to TLS: `conn_input` takes only decrypted ones.
     StartTls {
         /// The connection.
         conn: ConnId,
