@@ -13,10 +13,11 @@ use aemp_runtime::Runtime;
 use aemp_transport_tcp::{hostname, Tcp, TcpOptions};
 use serde_json::Value as Json;
 
-use crate::config::{core_config, open_listeners, unique_string};
+use crate::config::{core_config, open_listeners, tls_config, unique_string};
 use crate::driver::Driver;
 use crate::services::Services;
 use crate::shared::Shared;
+use crate::tls::TlsLinks;
 use crate::{Node, NodeId, PortId, StartError};
 
 /// Configures and starts a [`Node`].
@@ -195,6 +196,27 @@ impl NodeBuilder {
     /// ```
     pub fn seeds<S: AsRef<str>>(self, seeds: impl IntoIterator<Item = S>) -> Self {
         self.set("seeds", strings(seeds))
+    }
+
+    /// The key and certificate(s) for TLS, as PEM text (what `aemp gencert` stores) or the
+    /// path of a PEM file. With it the node asks peers for TLS, presents the first
+    /// certificate, and trusts peers holding one of these certificates or one that chains
+    /// to them; peers that do not ask for TLS are served without it.
+    ///
+    /// ```
+    /// # use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    /// # let key = KeyPair::generate()?;
+    /// # let mut params = CertificateParams::new(Vec::<String>::new())?;
+    /// # params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    /// # let pem = format!("{}{}", key.serialize_pem(), params.self_signed(&key)?.pem());
+    /// // `pem`: a private key and a certificate, as `aemp gencert` stores them. No secret
+    /// // is needed: nodes holding the certificate authenticate with `tls_sha3_512`.
+    /// let node = aemp_node::Node::builder().norc().cert(&pem).binds(["127.0.0.1:0"]).start()?;
+    /// node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cert(self, pem_or_path: &str) -> Self {
+        self.set("cert", pem_or_path)
     }
 
     /// Refuse remote function calls and spawns.
@@ -399,8 +421,9 @@ impl NodeBuilder {
             .clone()
             .unwrap_or_else(|| host.clone());
         let cfg = resolve(&rc, &profile, &self.overrides)?.node_config(&host, &unique_string())?;
+        let tls = tls_config(&cfg)?;
         let (listeners, advertised) = open_listeners(&cfg.binds, self.listeners)?;
-        let core_cfg = core_config(&cfg, advertised.clone(), self.keepalive)?;
+        let core_cfg = core_config(&cfg, advertised.clone(), self.keepalive, tls.is_some())?;
 
         let now = Instant::now();
         let mut core = NodeCore::new(core_cfg, &rand::random::<[u8; 32]>(), now);
@@ -435,7 +458,13 @@ impl NodeBuilder {
                 stopped: stopped_rx,
             }),
         };
-        let driver = Driver::new(node.clone(), tcp, rt.sleep(), stopped_tx);
+        let driver = Driver::new(
+            node.clone(),
+            tcp,
+            TlsLinks::new(tls),
+            rt.sleep(),
+            stopped_tx,
+        );
         rt.spawn(&format!("aemp {}", cfg.nodeid), Box::pin(driver.run()))
             .map_err(StartError::Runtime)?;
         tracing::info!(node = %cfg.nodeid, profile = %cfg.profile, binds = ?advertised, seeds = ?cfg.seeds, "node started");

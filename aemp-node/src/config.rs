@@ -10,6 +10,7 @@ use aemp_proto::Framing;
 use aemp_transport_tcp::{advertised_addresses, listen};
 use rand::distributions::{Alphanumeric, DistString};
 
+use crate::tls::TlsConfig;
 use crate::StartError;
 
 /// The random string `%u` and a trailing `/` expand to.
@@ -68,11 +69,25 @@ pub(crate) fn open_listeners(
     Ok((listeners, advertised))
 }
 
-/// The core's configuration for a resolved profile and the advertised addresses.
+/// The TLS settings of the `cert` setting (PEM text, or the path of a PEM file), if any.
+pub(crate) fn tls_config(cfg: &aemp_config::NodeConfig) -> Result<Option<TlsConfig>, StartError> {
+    cfg.cert
+        .as_deref()
+        .map(TlsConfig::from_setting)
+        .transpose()
+        .map_err(|reason| StartError::Setting {
+            key: "cert",
+            reason,
+        })
+}
+
+/// The core's configuration for a resolved profile and the advertised addresses; `tls`:
+/// whether the node has a certificate (then its greeting asks for TLS).
 pub(crate) fn core_config(
     cfg: &aemp_config::NodeConfig,
     binds: Vec<String>,
     keepalive: Option<Duration>,
+    tls: bool,
 ) -> Result<CoreConfig, StartError> {
     let mut conn = ConnConfig::new(
         cfg.nodeid.clone(),
@@ -100,9 +115,7 @@ pub(crate) fn core_config(
             });
         }
     }
-    if cfg.cert.is_some() {
-        tracing::warn!("a TLS certificate is configured, but this build does not support TLS: connecting without it");
-    }
+    conn.tls = tls;
     conn.validate()?;
     let monitor_timeout = seconds("monitor_timeout", cfg.monitor_timeout)?;
     let mut core = CoreConfig::new(conn);

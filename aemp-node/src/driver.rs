@@ -6,6 +6,9 @@
 //! dispatcher, with no lock held), write what is queued. Rounds repeat while anything
 //! happened; then the driver sleeps until a socket is ready, a handle wakes it, or the
 //! next deadline (the core's `poll_timeout` or a timer) passes.
+//!
+//! Connections that switch to TLS pass their bytes through [`TlsLinks`] both ways: the
+//! core sees only decrypted input, the socket only encrypted output.
 
 use std::future::poll_fn;
 use std::iter;
@@ -19,6 +22,7 @@ use aemp_transport_tcp::{Event, Tcp};
 
 use crate::dispatch::{dispatch, guarded};
 use crate::shared::lock;
+use crate::tls::TlsLinks;
 use crate::Node;
 
 /// Rounds per poll before yielding to the executor.
@@ -29,6 +33,9 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 pub(crate) struct Driver<R: Runtime> {
     node: Node,
     tcp: Tcp<R>,
+    tls: TlsLinks,
+    /// Core outputs taken while feeding it input, to be acted on before the core's next.
+    outs: Vec<Output>,
     sleep: R::Sleep,
     stop_deadline: Option<Instant>,
     /// Dropped when the driver ends, which resolves `Node::stopped`.
@@ -39,12 +46,15 @@ impl<R: Runtime> Driver<R> {
     pub(crate) fn new(
         node: Node,
         tcp: Tcp<R>,
+        tls: TlsLinks,
         sleep: R::Sleep,
         stopped: async_channel::Sender<()>,
     ) -> Self {
         Driver {
             node,
             tcp,
+            tls,
+            outs: Vec::new(),
             sleep,
             stop_deadline: None,
             _stopped: stopped,
@@ -107,15 +117,31 @@ impl<R: Runtime> Driver<R> {
     }
 
     fn input(&mut self, cx: &mut Context<'_>) -> bool {
-        let shared = &self.node.shared;
-        self.tcp
-            .poll_input(cx, |id, event| feed(&mut lock(&shared.core), id, event))
+        let Driver {
+            node,
+            tcp,
+            tls,
+            outs,
+            ..
+        } = self;
+        let progress = tcp.poll_input(cx, |id, event| {
+            feed(&mut lock(&node.shared.core), tls, outs, id, event)
+        });
+        self.send_tls_records();
+        progress
     }
 
     fn write(&mut self, cx: &mut Context<'_>) -> bool {
-        let shared = &self.node.shared;
-        self.tcp
-            .poll_output(cx, |id, event| feed(&mut lock(&shared.core), id, event))
+        let Driver {
+            node,
+            tcp,
+            tls,
+            outs,
+            ..
+        } = self;
+        tcp.poll_output(cx, |id, event| {
+            feed(&mut lock(&node.shared.core), tls, outs, id, event)
+        })
     }
 
     fn timeouts(&mut self) -> bool {
@@ -142,41 +168,60 @@ impl<R: Runtime> Driver<R> {
         core.into_iter().chain(timer).min()
     }
 
-    /// Drains the core and acts on every output.
+    /// Drains the core (after the outputs taken while feeding it) and acts on every
+    /// output.
     fn outputs(&mut self) -> bool {
         let outs: Vec<Output> = {
-            let mut core = self.core();
-            iter::from_fn(|| core.poll_output()).collect()
+            let mut core = lock(&self.node.shared.core);
+            let taken = self.outs.drain(..);
+            taken.chain(iter::from_fn(|| core.poll_output())).collect()
         };
         let progress = !outs.is_empty();
         for out in outs {
             match out {
                 Output::Connect { conn, addr } => self.tcp.connect(conn, &addr),
-                Output::Transmit { conn, data } => {
-                    if let Err(overflow) = self.tcp.transmit(conn, data) {
-                        tracing::warn!(conn = conn.0, error = %overflow, "closing the connection");
-                        self.tcp.abort(conn);
-                        self.core()
-                            .conn_closed(conn, &overflow.to_string(), Instant::now());
-                    }
+                Output::Transmit { conn, data } => match self.tls.seal(conn, data) {
+                    Ok(bytes) => self.send(conn, bytes),
+                    Err(why) => self.core().conn_closed(conn, &why, Instant::now()),
+                },
+                Output::StartTls {
+                    conn,
+                    role,
+                    leftover,
+                } => {
+                    let core = &mut lock(&self.node.shared.core);
+                    self.tls.start(core, conn, role, &leftover, Instant::now());
                 }
-                Output::StartTls { conn, .. } => {
-                    tracing::error!(
-                        conn = conn.0,
-                        "the peer wants TLS, which this build does not support"
-                    );
-                    self.tcp.abort(conn);
-                    self.core().conn_closed(
-                        conn,
-                        "TLS not supported by this build",
-                        Instant::now(),
-                    );
+                Output::Close { conn } => {
+                    let last = self.tls.close(conn);
+                    self.send(conn, last);
+                    self.tcp.close(conn);
                 }
-                Output::Close { conn } => self.tcp.close(conn),
                 app => dispatch(&self.node, app),
             }
         }
+        self.send_tls_records();
         progress
+    }
+
+    /// Queues bytes for a stream; a full queue closes the connection.
+    fn send(&mut self, conn: ConnId, data: Vec<u8>) {
+        if data.is_empty() {
+            return;
+        }
+        if let Err(overflow) = self.tcp.transmit(conn, data) {
+            tracing::warn!(conn = conn.0, error = %overflow, "closing the connection");
+            self.tcp.abort(conn);
+            self.core()
+                .conn_closed(conn, &overflow.to_string(), Instant::now());
+        }
+    }
+
+    /// Queues the handshake records TLS sessions want to send.
+    fn send_tls_records(&mut self) {
+        for (conn, records) in self.tls.take_records() {
+            self.send(conn, records);
+        }
     }
 
     /// The shutdown rounds: no more core input, write what is queued, then end.
@@ -199,12 +244,18 @@ impl<R: Runtime> Driver<R> {
     }
 }
 
-/// Hands one transport event to the core.
-fn feed(core: &mut NodeCore, id: ConnId, event: Event<'_>) {
+/// Hands one transport event to the core (received bytes through TLS where it runs).
+fn feed(
+    core: &mut NodeCore,
+    tls: &mut TlsLinks,
+    outs: &mut Vec<Output>,
+    id: ConnId,
+    event: Event<'_>,
+) {
     let now = Instant::now();
     match event {
         Event::Connected => core.conn_connected(id, now),
-        Event::Data(bytes) => core.conn_input(id, bytes, now),
+        Event::Data(bytes) => tls.input(core, id, bytes, now, outs),
         Event::Closed(why) => core.conn_closed(id, &why, now),
     }
 }

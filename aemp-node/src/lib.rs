@@ -73,6 +73,7 @@ mod ports;
 mod services;
 mod shared;
 mod spawn;
+mod tls;
 
 pub use async_port::AsyncPort;
 pub use builder::NodeBuilder;
