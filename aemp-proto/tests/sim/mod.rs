@@ -266,7 +266,9 @@ impl Net {
         for end in pipe.ends {
             self.pipe_of.remove(&end);
             if Some(end.0) != silent {
-                self.nodes[end.0].core.conn_closed(end.1, "connection cut", now);
+                self.nodes[end.0]
+                    .core
+                    .conn_closed(end.1, "connection cut", now);
             }
         }
     }
