@@ -45,12 +45,13 @@ fn latin1(bytes: &[u8]) -> String {
 impl Serialize for Json<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.0 {
-            Value::Null => serializer.serialize_unit(),
-            Value::Bool(b) => serializer.serialize_bool(*b),
-            Value::Int(i) => serializer.serialize_i64(*i),
-            Value::UInt(u) => serializer.serialize_u64(*u),
-            Value::Float(f) => serializer.serialize_f64(*f),
-            Value::Str(s) => serializer.serialize_str(s),
+            // Scalars other than bytes take the natural form (see `Value`'s `Serialize`).
+            scalar @ (Value::Null
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::UInt(_)
+            | Value::Float(_)
+            | Value::Str(_)) => scalar.serialize(serializer),
             Value::Bytes(b) => serializer.serialize_str(&latin1(b)),
             Value::Array(items) => serializer.collect_seq(items.iter().map(Json)),
             Value::Map(entries) => {

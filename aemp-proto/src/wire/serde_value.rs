@@ -294,7 +294,7 @@ struct SeqBuilder {
 /// Collects the items of a tuple variant.
 struct TupleVariantBuilder {
     variant: &'static str,
-    items: Vec<Value>,
+    seq: SeqBuilder,
 }
 
 /// Collects the entries of a map or struct.
@@ -306,12 +306,23 @@ struct MapBuilder {
 /// Collects the fields of a struct variant.
 struct StructVariantBuilder {
     variant: &'static str,
-    entries: Vec<(Value, Value)>,
+    map: MapBuilder,
 }
 
 /// `{variant: content}`, serde's externally tagged enum form.
 fn tagged(variant: &str, content: Value) -> Value {
     Value::Map(vec![(Value::from(variant), content)])
+}
+
+/// `serialize_<ty>` methods for integer types that always fit [`Value::Int`].
+macro_rules! serialize_into_int {
+    ($($method:ident: $ty:ty),* $(,)?) => {
+        $(
+            fn $method(self, v: $ty) -> Result<Value, ValueError> {
+                Ok(Value::Int(v.into()))
+            }
+        )*
+    };
 }
 
 impl Serializer for ValueSerializer {
@@ -329,16 +340,13 @@ impl Serializer for ValueSerializer {
         Ok(Value::Bool(v))
     }
 
-    fn serialize_i8(self, v: i8) -> Result<Value, ValueError> {
-        Ok(Value::Int(v.into()))
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<Value, ValueError> {
-        Ok(Value::Int(v.into()))
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<Value, ValueError> {
-        Ok(Value::Int(v.into()))
+    serialize_into_int! {
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
     }
 
     fn serialize_i64(self, v: i64) -> Result<Value, ValueError> {
@@ -347,18 +355,6 @@ impl Serializer for ValueSerializer {
 
     fn serialize_i128(self, v: i128) -> Result<Value, ValueError> {
         ValueVisitor.visit_i128(v)
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<Value, ValueError> {
-        Ok(Value::Int(v.into()))
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<Value, ValueError> {
-        Ok(Value::Int(v.into()))
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<Value, ValueError> {
-        Ok(Value::Int(v.into()))
     }
 
     fn serialize_u64(self, v: u64) -> Result<Value, ValueError> {
@@ -459,7 +455,7 @@ impl Serializer for ValueSerializer {
     ) -> Result<TupleVariantBuilder, ValueError> {
         Ok(TupleVariantBuilder {
             variant,
-            items: Vec::with_capacity(len.min(MAX_PREALLOC)),
+            seq: self.serialize_seq(Some(len))?,
         })
     }
 
@@ -483,7 +479,7 @@ impl Serializer for ValueSerializer {
     ) -> Result<StructVariantBuilder, ValueError> {
         Ok(StructVariantBuilder {
             variant,
-            entries: Vec::with_capacity(len.min(MAX_PREALLOC)),
+            map: self.serialize_map(Some(len))?,
         })
     }
 }
@@ -502,43 +498,41 @@ impl ser::SerializeSeq for SeqBuilder {
     }
 }
 
-impl ser::SerializeTuple for SeqBuilder {
-    type Ok = Value;
-    type Error = ValueError;
+/// Tuples and tuple structs collect their items as a sequence does.
+macro_rules! serialize_as_seq {
+    ($($trait:ident::$method:ident),* $(,)?) => {
+        $(
+            impl ser::$trait for SeqBuilder {
+                type Ok = Value;
+                type Error = ValueError;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
+                fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
+                    ser::SerializeSeq::serialize_element(self, value)
+                }
 
-    fn end(self) -> Result<Value, ValueError> {
-        ser::SerializeSeq::end(self)
-    }
+                fn end(self) -> Result<Value, ValueError> {
+                    ser::SerializeSeq::end(self)
+                }
+            }
+        )*
+    };
 }
 
-impl ser::SerializeTupleStruct for SeqBuilder {
-    type Ok = Value;
-    type Error = ValueError;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-
-    fn end(self) -> Result<Value, ValueError> {
-        ser::SerializeSeq::end(self)
-    }
-}
+serialize_as_seq!(
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+);
 
 impl ser::SerializeTupleVariant for TupleVariantBuilder {
     type Ok = Value;
     type Error = ValueError;
 
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
-        self.items.push(to_value(value)?);
-        Ok(())
+        ser::SerializeSeq::serialize_element(&mut self.seq, value)
     }
 
     fn end(self) -> Result<Value, ValueError> {
-        Ok(tagged(self.variant, Value::Array(self.items)))
+        Ok(tagged(self.variant, ser::SerializeSeq::end(self.seq)?))
     }
 }
 
@@ -592,12 +586,11 @@ impl ser::SerializeStructVariant for StructVariantBuilder {
         key: &'static str,
         value: &T,
     ) -> Result<(), ValueError> {
-        self.entries.push((Value::from(key), to_value(value)?));
-        Ok(())
+        ser::SerializeStruct::serialize_field(&mut self.map, key, value)
     }
 
     fn end(self) -> Result<Value, ValueError> {
-        Ok(tagged(self.variant, Value::Map(self.entries)))
+        Ok(tagged(self.variant, ser::SerializeStruct::end(self.map)?))
     }
 }
 
@@ -709,6 +702,17 @@ fn visit_map<'de, V: Visitor<'de>>(
     Ok(value)
 }
 
+/// `deserialize_<ty>` methods that hand the value to one of the lenient `visit_*` helpers.
+macro_rules! forward_deserialize {
+    ($($method:ident => $helper:ident),* $(,)?) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+                self.$helper(visitor)
+            }
+        )*
+    };
+}
+
 impl<'de> Deserializer<'de> for Value {
     type Error = ValueError;
 
@@ -738,64 +742,27 @@ impl<'de> Deserializer<'de> for Value {
         }
     }
 
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_integer(visitor)
+    forward_deserialize! {
+        deserialize_i8 => visit_integer,
+        deserialize_i16 => visit_integer,
+        deserialize_i32 => visit_integer,
+        deserialize_i64 => visit_integer,
+        deserialize_i128 => visit_integer,
+        deserialize_u8 => visit_integer,
+        deserialize_u16 => visit_integer,
+        deserialize_u32 => visit_integer,
+        deserialize_u64 => visit_integer,
+        deserialize_u128 => visit_integer,
+        deserialize_f32 => visit_float,
+        deserialize_f64 => visit_float,
+        deserialize_char => visit_text,
+        deserialize_str => visit_text,
+        deserialize_string => visit_text,
+        deserialize_identifier => visit_text,
     }
 
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_integer(visitor)
-    }
-
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_integer(visitor)
-    }
-
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_integer(visitor)
-    }
-
-    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_integer(visitor)
-    }
-
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_integer(visitor)
-    }
-
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_integer(visitor)
-    }
-
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_integer(visitor)
-    }
-
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_integer(visitor)
-    }
-
-    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_integer(visitor)
-    }
-
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_float(visitor)
-    }
-
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_float(visitor)
-    }
-
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_text(visitor)
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_text(visitor)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_text(visitor)
+    serde::forward_to_deserialize_any! {
+        unit unit_struct seq tuple tuple_struct map struct
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
@@ -816,58 +783,12 @@ impl<'de> Deserializer<'de> for Value {
         }
     }
 
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.deserialize_any(visitor)
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        self.deserialize_any(visitor)
-    }
-
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
         visitor: V,
     ) -> Result<V::Value, ValueError> {
         visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.deserialize_any(visitor)
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        self.deserialize_any(visitor)
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        self.deserialize_any(visitor)
-    }
-
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.deserialize_any(visitor)
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        self.deserialize_any(visitor)
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -893,10 +814,6 @@ impl<'de> Deserializer<'de> for Value {
                 &"a string or a map with one entry (an enum)",
             )),
         }
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.visit_text(visitor)
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
@@ -1003,16 +920,22 @@ struct VariantDeserializer {
     content: Option<Value>,
 }
 
+/// The error for variant content (`None` for a unit variant) that is not the `expected` kind.
+fn wrong_variant(content: Option<Value>, expected: &str) -> ValueError {
+    let found = match &content {
+        Some(other) => unexpected(other),
+        None => Unexpected::UnitVariant,
+    };
+    de::Error::invalid_type(found, &expected)
+}
+
 impl<'de> VariantAccess<'de> for VariantDeserializer {
     type Error = ValueError;
 
     fn unit_variant(self) -> Result<(), ValueError> {
         match self.content {
             None | Some(Value::Null) => Ok(()),
-            Some(other) => Err(de::Error::invalid_type(
-                unexpected(&other),
-                &"a unit variant",
-            )),
+            other => Err(wrong_variant(other, "a unit variant")),
         }
     }
 
@@ -1022,10 +945,7 @@ impl<'de> VariantAccess<'de> for VariantDeserializer {
     ) -> Result<T::Value, ValueError> {
         match self.content {
             Some(v) => seed.deserialize(v),
-            None => Err(de::Error::invalid_type(
-                Unexpected::UnitVariant,
-                &"a newtype variant",
-            )),
+            None => Err(wrong_variant(None, "a newtype variant")),
         }
     }
 
@@ -1036,14 +956,7 @@ impl<'de> VariantAccess<'de> for VariantDeserializer {
     ) -> Result<V::Value, ValueError> {
         match self.content {
             Some(Value::Array(items)) => visit_array(items, visitor),
-            Some(other) => Err(de::Error::invalid_type(
-                unexpected(&other),
-                &"a tuple variant",
-            )),
-            None => Err(de::Error::invalid_type(
-                Unexpected::UnitVariant,
-                &"a tuple variant",
-            )),
+            other => Err(wrong_variant(other, "a tuple variant")),
         }
     }
 
@@ -1055,14 +968,7 @@ impl<'de> VariantAccess<'de> for VariantDeserializer {
         match self.content {
             Some(Value::Map(entries)) => visit_map(entries, visitor),
             Some(Value::Array(items)) => visit_array(items, visitor),
-            Some(other) => Err(de::Error::invalid_type(
-                unexpected(&other),
-                &"a struct variant",
-            )),
-            None => Err(de::Error::invalid_type(
-                Unexpected::UnitVariant,
-                &"a struct variant",
-            )),
+            other => Err(wrong_variant(other, "a struct variant")),
         }
     }
 }
