@@ -8,63 +8,11 @@
 //! chunk lengths. The first data-phase chunk may also carry the end of the auth line: it is
 //! clipped at `data_offset`.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+#[path = "common/capture.rs"]
+mod capture;
 
 use aemp_proto::{DecodeLimits, FrameDecoder, Framing, Value};
-
-/// Finds `shared/vectors` in an ancestor of this crate (the workspace sits beside `shared/`
-/// here, and CI clones into another folder with a copy of `shared/` beside it).
-fn vectors_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared").join("vectors"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/vectors directory above {}: the capture tests need it",
-                manifest.display()
-            )
-        })
-}
-
-fn hex_decode(hex: &str) -> Vec<u8> {
-    assert_eq!(hex.len() & 1, 0, "odd hex length");
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => panic!("bad hex digit {c}"),
-    };
-    hex.as_bytes()
-        .chunks(2)
-        .map(|p| (nibble(p[0]) << 4) | nibble(p[1]))
-        .collect()
-}
-
-/// The recorded JSON form of a message value, back as the decoder's value: strings are
-/// strings (byte strings valid as UTF-8 were recorded as strings), `{"$hex": ".."}` is bytes.
-fn from_recorded(v: &Value) -> Value {
-    match v {
-        Value::Map(entries) => match entries.as_slice() {
-            [(Value::Str(k), Value::Str(hex))] if k == "$hex" => Value::Bytes(hex_decode(hex)),
-            _ => Value::Map(
-                entries
-                    .iter()
-                    .map(|(k, v)| (from_recorded(k), from_recorded(v)))
-                    .collect(),
-            ),
-        },
-        Value::Array(items) => Value::Array(items.iter().map(from_recorded).collect()),
-        other => other.clone(),
-    }
-}
-
-fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
-    v.get(key)
-        .unwrap_or_else(|| panic!("capture field {key:?} missing"))
-}
+use capture::{capture_json, capture_names, from_recorded, get as field, hex_decode};
 
 fn usize_field(v: &Value, key: &str) -> usize {
     usize::try_from(field(v, key).as_i64().expect("an integer")).expect("non-negative")
@@ -85,20 +33,10 @@ struct Direction {
 }
 
 fn load() -> Vec<Direction> {
-    let dir = vectors_dir().join("captures");
-    let mut files: Vec<_> = fs::read_dir(&dir)
-        .expect("captures dir")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no captures in {}", dir.display());
     let mut out = Vec::new();
-    for file in files {
-        let text = fs::read_to_string(&file).expect("read capture");
-        // Parsed into our own Value: its Deserialize keeps map entries in file order.
-        let capture: Value = serde_json::from_str(&text).expect("capture is JSON");
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    for stem in capture_names() {
+        let capture = capture_json(&stem);
+        let name = format!("{stem}.json");
         for conn in field(&capture, "connections").as_array().unwrap() {
             let id = field(conn, "id").as_i64().unwrap();
             for dir_name in ["c2s", "s2c"] {

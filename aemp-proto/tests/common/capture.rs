@@ -39,6 +39,14 @@ pub fn capture_names() -> Vec<String> {
     names
 }
 
+/// The capture `name` (without `.json`) as it is recorded, parsed into our own `Value`: its
+/// `Deserialize` keeps map entries in file order.
+pub fn capture_json(name: &str) -> Value {
+    let path = vectors_dir().join("captures").join(format!("{name}.json"));
+    let text = fs::read_to_string(&path).expect("read capture");
+    serde_json::from_str(&text).expect("capture is JSON")
+}
+
 /// One packet as recorded, with the time (seconds since the capture's start) at which the
 /// relay had read its last byte.
 #[derive(Clone, Debug)]
@@ -122,7 +130,8 @@ pub struct Timed {
     pub step: Step,
 }
 
-fn hex_decode(hex: &str) -> Vec<u8> {
+/// The bytes written as `hex` (two digits a byte).
+pub fn hex_decode(hex: &str) -> Vec<u8> {
     assert_eq!(hex.len() % 2, 0, "odd hex length");
     (0..hex.len())
         .step_by(2)
@@ -130,8 +139,9 @@ fn hex_decode(hex: &str) -> Vec<u8> {
         .collect()
 }
 
-/// A recorded message value as the wire value: `{"$hex": ".."}` is a byte string.
-fn from_recorded(v: &Value) -> Value {
+/// A recorded message value as the wire value: strings are strings (byte strings valid as
+/// UTF-8 were recorded as strings), `{"$hex": ".."}` is a byte string.
+pub fn from_recorded(v: &Value) -> Value {
     match v {
         Value::Map(entries) => match entries.as_slice() {
             [(Value::Str(k), Value::Str(hex))] if k == "$hex" => Value::Bytes(hex_decode(hex)),
@@ -147,7 +157,8 @@ fn from_recorded(v: &Value) -> Value {
     }
 }
 
-fn get<'a>(v: &'a Value, key: &str) -> &'a Value {
+/// The field `key` of a capture object; panics if it is missing.
+pub fn get<'a>(v: &'a Value, key: &str) -> &'a Value {
     v.get(key)
         .unwrap_or_else(|| panic!("capture field {key:?} missing"))
 }
@@ -167,9 +178,7 @@ impl Capture {
             .into_iter()
             .find(|n| n.starts_with(prefix))
             .unwrap_or_else(|| panic!("no capture named {prefix}*"));
-        let path = vectors_dir().join("captures").join(format!("{name}.json"));
-        let text_ = fs::read_to_string(&path).expect("read capture");
-        let json: Value = serde_json::from_str(&text_).expect("capture is JSON");
+        let json = capture_json(&name);
         let conns = get(&json, "connections")
             .as_array()
             .expect("connections")
