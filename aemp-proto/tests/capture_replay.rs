@@ -29,6 +29,19 @@ use aemp_proto::{Framing, Value};
 use capture::{assert_same_packets, perl_only, rust_differs, Capture, PortMap, Step};
 use peer::{node_config, pkt, s, Dial, Harness};
 
+/// One `#[test]` a capture: each runs `check` on the capture whose name starts with its
+/// prefix.
+macro_rules! capture_tests {
+    ($check:ident { $($name:ident: $prefix:literal,)* }) => {
+        $(
+            #[test]
+            fn $name() {
+                $check($prefix);
+            }
+        )*
+    };
+}
+
 /// The addresses the Perl nodes advertised (their relay ports).
 const SEED: &str = "127.0.0.1:15040";
 const RECV: &str = "127.0.0.1:15042";
@@ -143,92 +156,27 @@ fn seed_role(prefix: &str) {
     r.check(|_, _| {});
 }
 
-#[test]
-fn seed_role_01_db_messages_cbor() {
-    seed_role("01-");
-}
-
-#[test]
-fn seed_role_02_monitors_cbor() {
-    seed_role("02-");
-}
-
-#[test]
-fn seed_role_03_nodedown_cbor() {
+capture_tests!(seed_role {
+    seed_role_01_db_messages_cbor: "01-",
+    seed_role_02_monitors_cbor: "02-",
     // recv is killed: the seed deletes its entries, tells send (g_chg2 with the deleted
     // keys) and then answers g_find recv with null.
-    seed_role("03-");
-}
-
-#[test]
-fn seed_role_04_spawn_cbor() {
-    seed_role("04-");
-}
-
-#[test]
-fn seed_role_05_wrong_secret_cbor() {
-    seed_role("05-");
-}
-
-#[test]
-fn seed_role_05b_no_secret_cbor() {
-    seed_role("05b-");
-}
-
-#[test]
-fn seed_role_06_nodeport_misc_cbor() {
-    seed_role("06-");
-}
-
-#[test]
-fn seed_role_07_db_messages_json() {
-    seed_role("07-");
-}
-
-#[test]
-fn seed_role_08_monitors_json() {
-    seed_role("08-");
-}
-
-#[test]
-fn seed_role_09_nodedown_json() {
-    seed_role("09-");
-}
-
-#[test]
-fn seed_role_10_spawn_json() {
-    seed_role("10-");
-}
-
-#[test]
-fn seed_role_11_wrong_secret_json() {
-    seed_role("11-");
-}
-
-#[test]
-fn seed_role_12_nodeport_misc_json() {
-    seed_role("12-");
-}
-
-#[test]
-fn seed_role_13_mixed_framing() {
-    seed_role("13-");
-}
-
-#[test]
-fn seed_role_14_json_only_send() {
-    seed_role("14-");
-}
-
-#[test]
-fn seed_role_15_python_peer() {
-    seed_role("15-");
-}
-
-#[test]
-fn seed_role_16_secure_recv() {
-    seed_role("16-");
-}
+    seed_role_03_nodedown_cbor: "03-",
+    seed_role_04_spawn_cbor: "04-",
+    seed_role_05_wrong_secret_cbor: "05-",
+    seed_role_05b_no_secret_cbor: "05b-",
+    seed_role_06_nodeport_misc_cbor: "06-",
+    seed_role_07_db_messages_json: "07-",
+    seed_role_08_monitors_json: "08-",
+    seed_role_09_nodedown_json: "09-",
+    seed_role_10_spawn_json: "10-",
+    seed_role_11_wrong_secret_json: "11-",
+    seed_role_12_nodeport_misc_json: "12-",
+    seed_role_13_mixed_framing: "13-",
+    seed_role_14_json_only_send: "14-",
+    seed_role_15_python_peer: "15-",
+    seed_role_16_secure_recv: "16-",
+});
 
 fn map(entries: &[(&str, Value)]) -> Value {
     Value::Map(entries.iter().map(|(k, v)| (s(k), v.clone())).collect())
@@ -410,7 +358,9 @@ impl RecvApp {
             .find(|(_, p)| *p == port)
             .map(|(n, _)| n.as_str())
     }
+}
 
+impl App for RecvApp {
     fn react(&mut self, core: &mut NodeCore, out: Output) {
         match &out {
             Output::Deliver { port, msg } => {
@@ -462,9 +412,14 @@ impl RecvApp {
     }
 }
 
+/// The application of a replayed role: what the Perl script did with the outputs.
+trait App {
+    fn react(&mut self, core: &mut NodeCore, out: Output);
+}
+
 /// Runs the harness and lets the application react until everything is quiet, as the
 /// Perl event loop would before reading the next packet.
-fn settle(h: &mut Harness, app: &mut RecvApp) {
+fn settle(h: &mut Harness, app: &mut impl App) {
     loop {
         h.run();
         let outs = h.take_outputs();
@@ -622,24 +577,14 @@ impl RecvReplay {
     /// Compares what the core sent on every connection with what the Perl recv sent;
     /// `edit` applies the documented differences for one peer.
     fn check(&self, edit: impl Fn(&str, &mut Vec<Vec<Value>>)) {
-        for (&conn, &p) in &self.conns {
-            let peer = &self.h.peers[p].node;
-            let mut expected = perl_sent(&self.cap, conn, "recv");
-            if peer == "seed" {
-                towards_master(&mut expected);
-            }
-            edit(peer, &mut expected);
-            let actual: Vec<Vec<Value>> = self.h.peers[p]
-                .received
-                .iter()
-                .map(|packet| self.map.to_perl(packet))
-                .collect();
-            let label = format!(
-                "{} conn#{} recv -> {peer}",
-                self.cap.name, self.cap.conns[conn].id
-            );
-            assert_same_packets(&label, &actual, &expected);
-        }
+        check_slave(
+            &self.cap,
+            &self.h,
+            &self.conns,
+            "recv",
+            |packet| self.map.to_perl(packet),
+            edit,
+        );
     }
 
     /// The messages the application's port `name` received.
@@ -653,6 +598,31 @@ impl RecvReplay {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// Compares what the core in the place of the Perl slave `node` sent on every connection
+/// (`conns`: capture connection -> harness peer) with what the Perl node sent there;
+/// `to_perl` puts the core's packets in Perl's names, `edit` applies the documented
+/// differences for one peer.
+fn check_slave(
+    cap: &Capture,
+    h: &Harness,
+    conns: &BTreeMap<usize, usize>,
+    node: &str,
+    to_perl: impl Fn(&[Value]) -> Vec<Value>,
+    edit: impl Fn(&str, &mut Vec<Vec<Value>>),
+) {
+    for (&conn, &p) in conns {
+        let peer = &h.peers[p].node;
+        let mut expected = perl_sent(cap, conn, node);
+        if peer == "seed" {
+            towards_master(&mut expected);
+        }
+        edit(peer, &mut expected);
+        let actual: Vec<Vec<Value>> = h.peers[p].received.iter().map(|p| to_perl(p)).collect();
+        let label = format!("{} conn#{} {node} -> {peer}", cap.name, cap.conns[conn].id);
+        assert_same_packets(&label, &actual, &expected);
     }
 }
 
@@ -710,20 +680,11 @@ fn canon_msg(m: &[Value]) -> Vec<Value> {
     m.iter().map(capture::canon).collect()
 }
 
-#[test]
-fn recv_role_01_db_messages_cbor() {
-    check_db_messages("01-");
-}
-
-#[test]
-fn recv_role_07_db_messages_json() {
-    check_db_messages("07-");
-}
-
-#[test]
-fn recv_role_13_mixed_framing() {
-    check_db_messages("13-");
-}
+capture_tests!(check_db_messages {
+    recv_role_01_db_messages_cbor: "01-",
+    recv_role_07_db_messages_json: "07-",
+    recv_role_13_mixed_framing: "13-",
+});
 
 fn check_monitors(prefix: &str) {
     // kil0 for the missing port, kil0 with the reason of each death (custom reason, the
@@ -738,20 +699,11 @@ fn check_monitors(prefix: &str) {
     assert!(r.h.core.port_exists(&r.app.ports["main"]));
 }
 
-#[test]
-fn recv_role_02_monitors_cbor() {
-    check_monitors("02-");
-}
-
-#[test]
-fn recv_role_08_monitors_json() {
-    check_monitors("08-");
-}
-
-#[test]
-fn recv_role_14_monitors_json_only_send() {
-    check_monitors("14-");
-}
+capture_tests!(check_monitors {
+    recv_role_02_monitors_cbor: "02-",
+    recv_role_08_monitors_json: "08-",
+    recv_role_14_monitors_json_only_send: "14-",
+});
 
 fn check_spawn(prefix: &str) {
     // The spawned port monitors its parent and answers; the unknown init function kills
@@ -770,15 +722,10 @@ fn check_spawn(prefix: &str) {
         Output::MonitorFired { reason, .. } if reason.first() == Some(&s("transport_error")))));
 }
 
-#[test]
-fn recv_role_04_spawn_cbor() {
-    check_spawn("04-");
-}
-
-#[test]
-fn recv_role_10_spawn_json() {
-    check_spawn("10-");
-}
+capture_tests!(check_spawn {
+    recv_role_04_spawn_cbor: "04-",
+    recv_role_10_spawn_json: "10-",
+});
 
 fn check_nodeport_misc(prefix: &str) {
     let r = recv_role(prefix, false);
@@ -825,15 +772,10 @@ fn check_nodeport_misc(prefix: &str) {
     );
 }
 
-#[test]
-fn recv_role_06_nodeport_misc_cbor() {
-    check_nodeport_misc("06-");
-}
-
-#[test]
-fn recv_role_12_nodeport_misc_json() {
-    check_nodeport_misc("12-");
-}
+capture_tests!(check_nodeport_misc {
+    recv_role_06_nodeport_misc_cbor: "06-",
+    recv_role_12_nodeport_misc_json: "12-",
+});
 
 #[test]
 fn recv_role_05_wrong_secret_cbor() {
@@ -1036,7 +978,9 @@ impl SendApp {
             }
         }
     }
+}
 
+impl App for SendApp {
     fn react(&mut self, core: &mut NodeCore, out: Output) {
         match &out {
             Output::DbChange(c)
@@ -1061,7 +1005,9 @@ impl SendApp {
         }
         self.seen.push(out);
     }
+}
 
+impl SendApp {
     /// The reasons the labelled monitors fired with.
     fn fired(&self) -> BTreeMap<String, Vec<Value>> {
         self.monitors
@@ -1088,19 +1034,6 @@ impl SendApp {
                 _ => None,
             })
             .collect()
-    }
-}
-
-fn settle_send(h: &mut Harness, app: &mut SendApp) {
-    loop {
-        h.run();
-        let outs = h.take_outputs();
-        if outs.is_empty() {
-            return;
-        }
-        for out in outs {
-            app.react(&mut h.core, out);
-        }
     }
 }
 
@@ -1183,11 +1116,11 @@ fn replay_send(prefix: &str, scenario: char) -> SendReplay {
             let when = at(&h, t);
             h.advance_to(when);
             app.later(&mut h.core, what);
-            settle_send(&mut h, &mut app);
+            settle(&mut h, &mut app);
         }
         let when = at(&h, step.t);
         h.advance_to(when);
-        settle_send(&mut h, &mut app);
+        settle(&mut h, &mut app);
         if app.started && !mapped {
             mapped = true;
             map = send_port_map(&cap, &app);
@@ -1238,7 +1171,7 @@ fn replay_send(prefix: &str, scenario: char) -> SendReplay {
                 }
             }
         }
-        settle_send(&mut h, &mut app);
+        settle(&mut h, &mut app);
     }
     assert!(later.is_empty(), "{}: every later action ran", cap.name);
     assert!(app.started, "{}: the scenario started", cap.name);
@@ -1295,33 +1228,16 @@ fn send_port_map(cap: &Capture, app: &SendApp) -> PortMap {
 
 impl SendReplay {
     fn check(&self, edit: impl Fn(&str, &mut Vec<Vec<Value>>)) {
-        for (&conn, &p) in &self.conns {
-            let peer = &self.h.peers[p].node;
-            let mut expected = perl_sent(&self.cap, conn, "send");
-            if peer == "seed" {
-                towards_master(&mut expected);
+        let to_perl = |packet: &[Value]| {
+            let mut packet = self.map.to_perl(packet);
+            if is_query(&packet) {
+                if let Some((perl, _)) = self.queries.iter().find(|(_, r)| *r == packet[3]) {
+                    packet[3] = perl.clone();
+                }
             }
-            edit(peer, &mut expected);
-            let actual: Vec<Vec<Value>> = self.h.peers[p]
-                .received
-                .iter()
-                .map(|packet| {
-                    let mut packet = self.map.to_perl(packet);
-                    if is_query(&packet) {
-                        if let Some((perl, _)) = self.queries.iter().find(|(_, r)| *r == packet[3])
-                        {
-                            packet[3] = perl.clone();
-                        }
-                    }
-                    packet
-                })
-                .collect();
-            let label = format!(
-                "{} conn#{} send -> {peer}",
-                self.cap.name, self.cap.conns[conn].id
-            );
-            assert_same_packets(&label, &actual, &expected);
-        }
+            packet
+        };
+        check_slave(&self.cap, &self.h, &self.conns, "send", to_perl, edit);
     }
 
     fn reply(&self, label: &str) -> Value {
@@ -1376,15 +1292,10 @@ fn check_send_db_messages(prefix: &str) {
     );
 }
 
-#[test]
-fn send_role_01_db_messages_cbor() {
-    check_send_db_messages("01-");
-}
-
-#[test]
-fn send_role_07_db_messages_json() {
-    check_send_db_messages("07-");
-}
+capture_tests!(check_send_db_messages {
+    send_role_01_db_messages_cbor: "01-",
+    send_role_07_db_messages_json: "07-",
+});
 
 fn check_send_monitors(prefix: &str) {
     let r = replay_send(prefix, 'b');
@@ -1416,15 +1327,10 @@ fn check_send_monitors(prefix: &str) {
     );
 }
 
-#[test]
-fn send_role_02_monitors_cbor() {
-    check_send_monitors("02-");
-}
-
-#[test]
-fn send_role_08_monitors_json() {
-    check_send_monitors("08-");
-}
+capture_tests!(check_send_monitors {
+    send_role_02_monitors_cbor: "02-",
+    send_role_08_monitors_json: "08-",
+});
 
 fn check_send_nodedown(prefix: &str) {
     // recv is killed: the monitors on its main port and on its node port fire with
@@ -1463,15 +1369,10 @@ fn check_send_nodedown(prefix: &str) {
     assert_eq!(r.h.core.stats().queued_packets, 0);
 }
 
-#[test]
-fn send_role_03_nodedown_cbor() {
-    check_send_nodedown("03-");
-}
-
-#[test]
-fn send_role_09_nodedown_json() {
-    check_send_nodedown("09-");
-}
+capture_tests!(check_send_nodedown {
+    send_role_03_nodedown_cbor: "03-",
+    send_role_09_nodedown_json: "09-",
+});
 
 fn check_send_spawn(prefix: &str) {
     let r = replay_send(prefix, 'd');
@@ -1498,15 +1399,10 @@ fn check_send_spawn(prefix: &str) {
     );
 }
 
-#[test]
-fn send_role_04_spawn_cbor() {
-    check_send_spawn("04-");
-}
-
-#[test]
-fn send_role_10_spawn_json() {
-    check_send_spawn("10-");
-}
+capture_tests!(check_send_spawn {
+    send_role_04_spawn_cbor: "04-",
+    send_role_10_spawn_json: "10-",
+});
 
 fn check_send_nodeport_misc(prefix: &str) {
     let r = replay_send(prefix, 'f');
@@ -1522,15 +1418,10 @@ fn check_send_nodeport_misc(prefix: &str) {
     assert_eq!(got[3], vec![s("eval_reply"), s(""), Value::Int(5)]);
 }
 
-#[test]
-fn send_role_06_nodeport_misc_cbor() {
-    check_send_nodeport_misc("06-");
-}
-
-#[test]
-fn send_role_12_nodeport_misc_json() {
-    check_send_nodeport_misc("12-");
-}
+capture_tests!(check_send_nodeport_misc {
+    send_role_06_nodeport_misc_cbor: "06-",
+    send_role_12_nodeport_misc_json: "12-",
+});
 
 #[test]
 fn send_role_16_secure_recv() {
