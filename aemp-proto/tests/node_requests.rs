@@ -7,7 +7,7 @@ mod peer;
 
 use std::time::Duration;
 
-use aemp_proto::node::{split_port_id, DbQuery, MonitorAction, Output};
+use aemp_proto::node::{split_port_id, DbQuery, MonitorAction, MonitorId, Output};
 use aemp_proto::Value;
 use peer::{node_config, pkt, s, Dial, Harness};
 
@@ -54,6 +54,27 @@ fn list(items: &[&str]) -> Value {
 fn with(mut packet: Vec<Value>, extra: Vec<Value>) -> Vec<Value> {
     packet.extend(extra);
     packet
+}
+
+/// A monitor firing with `reason`.
+fn monitor_fired(id: MonitorId, reason: Vec<Value>) -> Output {
+    Output::MonitorFired { id, reason }
+}
+
+/// A message for the local port `port`.
+fn deliver(port: impl Into<String>, msg: Vec<Value>) -> Output {
+    Output::Deliver {
+        port: port.into(),
+        msg,
+    }
+}
+
+/// The scripted peer sends `packet`: nothing comes of it, neither outputs nor an answer.
+fn assert_ignored(packet: Vec<Value>) {
+    let (mut h, send) = fixture();
+    h.send(send, packet);
+    assert!(h.take_outputs().is_empty());
+    assert!(h.take(send).is_empty());
 }
 
 fn port_died(outputs: &[Output], name: &str) -> Option<Vec<Value>> {
@@ -179,11 +200,8 @@ fn kil0_fires_our_monitors_on_that_remote_port_with_the_reason() {
     );
     let reason = pkt(&["remote_reason", "killed by send"]);
     let outs = h.take_outputs();
-    assert!(outs.contains(&Output::MonitorFired {
-        id: a,
-        reason: reason.clone()
-    }));
-    assert!(outs.contains(&Output::MonitorFired { id: b, reason }));
+    assert!(outs.contains(&monitor_fired(a, reason.clone())));
+    assert!(outs.contains(&monitor_fired(b, reason)));
     assert_eq!(outs.len(), 2, "{outs:?}");
     assert_eq!(h.core.monitor_count(), 1, "the bystander monitor is left");
     // Perl forgets the monitors when kil0 arrives, so nothing goes back on the wire.
@@ -195,10 +213,7 @@ fn kil0_fires_our_monitors_on_that_remote_port_with_the_reason() {
 
 #[test]
 fn kil0_for_a_port_we_do_not_monitor_is_ignored() {
-    let (mut h, send) = fixture();
-    h.send(send, pkt(&["", "kil0", "whatever", "die", "x"]));
-    assert!(h.take_outputs().is_empty());
-    assert!(h.take(send).is_empty());
+    assert_ignored(pkt(&["", "kil0", "whatever", "die", "x"]));
 }
 
 #[test]
@@ -213,10 +228,7 @@ fn kil1_kills_our_port_and_its_local_monitors_fire_with_the_reason() {
     );
     let reason = pkt(&["remote_reason", "killed by send"]);
     let outs = h.take_outputs();
-    assert!(outs.contains(&Output::MonitorFired {
-        id: m,
-        reason: reason.clone()
-    }));
+    assert!(outs.contains(&monitor_fired(m, reason.clone())));
     assert_eq!(port_died(&outs, &name), Some(reason));
     assert!(!h.core.port_exists(&name));
     // Capture 02: the killer monitored the port too and gets kil0 with the same reason.
@@ -233,19 +245,13 @@ fn kil1_without_reason_is_a_normal_kill() {
     let m = h.core.monitor(&id, MonitorAction::Callback);
     h.send(send, pkt(&["", "kil1", &name]));
     let outs = h.take_outputs();
-    assert!(outs.contains(&Output::MonitorFired {
-        id: m,
-        reason: vec![]
-    }));
+    assert!(outs.contains(&monitor_fired(m, vec![])));
     assert_eq!(port_died(&outs, &name), Some(vec![]));
 }
 
 #[test]
 fn kil1_for_a_missing_port_is_ignored() {
-    let (mut h, send) = fixture();
-    h.send(send, pkt(&["", "kil1", "nosuchport", "die", "x"]));
-    assert!(h.take_outputs().is_empty());
-    assert!(h.take(send).is_empty());
+    assert_ignored(pkt(&["", "kil1", "nosuchport", "die", "x"]));
 }
 
 #[test]
@@ -276,10 +282,7 @@ fn snd_relays_to_a_local_port() {
     h.send(send, pkt(&["", "snd", &id, "relayed via snd_on"]));
     assert_eq!(
         h.take_outputs(),
-        vec![Output::Deliver {
-            port: name,
-            msg: pkt(&["relayed via snd_on"])
-        }]
+        vec![deliver(name, pkt(&["relayed via snd_on"]))]
     );
 }
 
@@ -325,10 +328,7 @@ fn can_answers_1_for_known_and_empty_for_unknown_requests() {
 
 #[test]
 fn can_without_reply_port_sends_nothing() {
-    let (mut h, send) = fixture();
-    h.send(send, pkt(&["", "can", "mon1"]));
-    assert!(h.take(send).is_empty());
-    assert!(h.take_outputs().is_empty());
+    assert_ignored(pkt(&["", "can", "mon1"]));
 }
 
 #[test]
@@ -469,10 +469,10 @@ fn spawn_creates_the_named_port_and_asks_for_the_init_function() {
     );
     assert_eq!(
         h.take_outputs(),
-        vec![Output::Deliver {
-            port: "fuwc8KyWmUd".into(),
-            msg: vec![s("ping"), s("p1"), Value::Int(42)]
-        }]
+        vec![deliver(
+            "fuwc8KyWmUd",
+            vec![s("ping"), s("p1"), Value::Int(42)]
+        )]
     );
     h.core
         .kil("recv#fuwc8KyWmUd", pkt(&["spawnee_quit", "asked to quit"]));
@@ -556,10 +556,7 @@ fn secure_mode_refuses_spawn_eval_and_calls_but_not_the_rest() {
     );
     assert_eq!(
         h.take_outputs(),
-        vec![Output::Deliver {
-            port: main,
-            msg: pkt(&["msg", "plain message still works"])
-        }]
+        vec![deliver(main, pkt(&["msg", "plain message still works"]))]
     );
 }
 
@@ -589,10 +586,7 @@ fn a_packet_with_a_non_string_port_name_is_ignored() {
     h.send(send, pkt(&[&name, "still", "works"]));
     assert_eq!(
         h.take_outputs(),
-        vec![Output::Deliver {
-            port: name,
-            msg: pkt(&["still", "works"])
-        }]
+        vec![deliver(name, pkt(&["still", "works"]))]
     );
 }
 
@@ -627,19 +621,10 @@ fn messages_arrive_in_order_with_their_values() {
         let n = (i + 1).to_string();
         assert_eq!(
             out,
-            &Output::Deliver {
-                port: name.clone(),
-                msg: pkt(&["msg", &n, &format!("hello {n}")])
-            }
+            &deliver(name.clone(), pkt(&["msg", &n, &format!("hello {n}")]))
         );
     }
-    assert_eq!(
-        outs[5],
-        Output::Deliver {
-            port: name,
-            msg: complex[1..].to_vec()
-        }
-    );
+    assert_eq!(outs[5], deliver(name, complex[1..].to_vec()));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -658,13 +643,7 @@ fn callback_monitor_on_a_local_port_fires_once() {
         .into_iter()
         .filter(|o| matches!(o, Output::MonitorFired { .. }))
         .collect();
-    assert_eq!(
-        fired,
-        vec![Output::MonitorFired {
-            id: m,
-            reason: pkt(&["oops"])
-        }]
-    );
+    assert_eq!(fired, vec![monitor_fired(m, pkt(&["oops"]))]);
     assert_eq!(h.core.monitor_count(), 0);
 }
 
@@ -675,14 +654,14 @@ fn monitoring_a_missing_local_port_fires_no_such_port_at_once() {
     h.run();
     assert_eq!(
         h.take_outputs(),
-        vec![Output::MonitorFired {
-            id: m,
-            reason: pkt(&[
+        vec![monitor_fired(
+            m,
+            pkt(&[
                 "no_such_port",
                 "cannot monitor nonexistent port",
                 "recv#gone"
             ])
-        }]
+        )]
     );
 }
 
@@ -792,13 +771,7 @@ fn monitors_are_one_shot() {
     h.run();
     h.send(send, pkt(&["", "kil0", "p", "first"]));
     h.send(send, pkt(&["", "kil0", "p", "second"]));
-    assert_eq!(
-        h.take_outputs(),
-        vec![Output::MonitorFired {
-            id: m,
-            reason: pkt(&["first"])
-        }]
-    );
+    assert_eq!(h.take_outputs(), vec![monitor_fired(m, pkt(&["first"]))]);
     assert_eq!(h.core.monitor_count(), 0);
 }
 
@@ -965,10 +938,10 @@ fn a_failed_connection_attempt_discards_the_queue_and_fires_monitors() {
     let outs = h.take_outputs();
     assert_eq!(
         outs,
-        vec![Output::MonitorFired {
-            id: m,
-            reason: pkt(&["transport_error", "far", "connect timeout"])
-        }]
+        vec![monitor_fired(
+            m,
+            pkt(&["transport_error", "far", "connect timeout"])
+        )]
     );
     assert_eq!(h.core.stats().queued_packets, 0);
     assert_eq!(h.core.stats().peers, 0, "the node record is gone");
@@ -1384,16 +1357,23 @@ fn a_slave_core_talks_to_its_master_like_a_perl_slave() {
     );
 }
 
-/// A slave core `send` whose master `seed` is connected and has said `g_global`.
-fn slave_fixture() -> (Harness, usize) {
-    let mut cfg = node_config("send");
-    cfg.binds = vec!["127.0.0.1:15043".into()];
+/// A core `node` advertising `bind` that has dialled its seed, the global node `seed`,
+/// which has said `g_global`.
+fn dialled_master(node: &str, bind: &str) -> (Harness, usize) {
+    let mut cfg = node_config(node);
+    cfg.binds = vec![bind.into()];
     cfg.seeds = vec!["127.0.0.1:15040".into()];
     let mut h = Harness::new(cfg);
     h.on_dial("127.0.0.1:15040", Dial::Peer("seed".into()));
     h.advance(Duration::from_millis(1));
     let seed = h.peer_of("seed").expect("dialled the seed");
     h.send(seed, pkt(&["", "g_global"]));
+    (h, seed)
+}
+
+/// A slave core `send` whose master `seed` is connected and has said `g_global`.
+fn slave_fixture() -> (Harness, usize) {
+    let (mut h, seed) = dialled_master("send", "127.0.0.1:15043");
     assert_eq!(h.take(seed).len(), 2, "g_slave, g_slave with the database");
     h.take_outputs();
     (h, seed)
@@ -1412,10 +1392,10 @@ fn g_found_null_gives_up_at_once_with_no_known_address() {
     h.send(seed, vec![s(""), s("g_found"), s("recv"), Value::Null]);
     assert_eq!(
         h.take_outputs(),
-        vec![Output::MonitorFired {
-            id: m,
-            reason: pkt(&["transport_error", "recv", "no known address"])
-        }]
+        vec![monitor_fired(
+            m,
+            pkt(&["transport_error", "recv", "no known address"])
+        )]
     );
     assert_eq!(h.core.stats().queued_packets, 0, "the queue is dropped");
     h.advance(Duration::from_secs(40));
@@ -1456,10 +1436,10 @@ fn a_global_node_gives_up_at_once_on_a_node_without_address() {
     h.advance(Duration::from_millis(1));
     assert_eq!(
         h.take_outputs(),
-        vec![Output::MonitorFired {
-            id: m,
-            reason: pkt(&["transport_error", "nobody", "no known address"])
-        }]
+        vec![monitor_fired(
+            m,
+            pkt(&["transport_error", "nobody", "no known address"])
+        )]
     );
     assert!(h.dialled.is_empty());
     assert_eq!(h.core.stats().peers, 0);
@@ -1469,14 +1449,7 @@ fn a_global_node_gives_up_at_once_on_a_node_without_address() {
 fn a_slave_that_becomes_global_sends_its_entries_to_the_globals_it_knows() {
     // Capture 18: seed2 first made seed its master, then started its own global service
     // and sent seed g_global and a g_set with its entries ('g included).
-    let mut cfg = node_config("seed2");
-    cfg.binds = vec!["127.0.0.1:15045".into()];
-    cfg.seeds = vec!["127.0.0.1:15040".into()];
-    let mut h = Harness::new(cfg);
-    h.on_dial("127.0.0.1:15040", Dial::Peer("seed".into()));
-    h.advance(Duration::from_millis(1));
-    let seed = h.peer_of("seed").expect("dialled the seed");
-    h.send(seed, pkt(&["", "g_global"]));
+    let (mut h, seed) = dialled_master("seed2", "127.0.0.1:15045");
     h.take(seed);
     h.core.become_global();
     h.run();
