@@ -1,4 +1,4 @@
-//! Several nodes in one process, talking over loopback TCP.
+//! Several nodes in one process, talking over loopback TCP, on each runtime.
 
 mod common;
 
@@ -8,7 +8,24 @@ use std::time::Duration;
 use aemp_node::{CalError, NodeEvent, PortId, Reason, RecvError, Value};
 use common::{block, builder, eventually, member, network, next, nothing, seed, stop};
 
-#[test]
+common::runtime_suite! {
+    seed_is_global_and_members_are_not,
+    discovery_through_the_database_then_messages_both_ways,
+    messages_arrive_in_order,
+    remote_monitor_forms,
+    normal_kill_does_not_kill_linked_ports_and_missing_ports_report_no_such_port,
+    remote_kill_handler_failures_and_unhandled_messages,
+    spawn_known_unknown_and_failing_init,
+    failing_and_unknown_init_functions_kill_the_port_with_die,
+    cal_replies_times_out_and_reports_death,
+    database_queries_registrations_and_changes,
+    node_death_fires_monitors_with_transport_error,
+    secure_nodes_refuse_spawn_and_calls,
+    registered_functions_run_on_remote_request,
+    async_port_selective_receive_across_nodes,
+    a_peer_exceeding_the_send_queue_limit_is_disconnected,
+}
+
 fn seed_is_global_and_members_are_not() {
     let (seed, a, b) = network();
     assert!(seed.is_global());
@@ -17,7 +34,6 @@ fn seed_is_global_and_members_are_not() {
     stop(&[&a, &b, &seed]);
 }
 
-#[test]
 fn discovery_through_the_database_then_messages_both_ways() {
     let (seed, a, b) = network();
     let (tx, rx) = channel();
@@ -58,7 +74,6 @@ fn discovery_through_the_database_then_messages_both_ways() {
     stop(&[&a, &b, &seed]);
 }
 
-#[test]
 fn messages_arrive_in_order() {
     let (seed, a, b) = network();
     let (tx, rx) = channel();
@@ -71,7 +86,6 @@ fn messages_arrive_in_order() {
     stop(&[&a, &b, &seed]);
 }
 
-#[test]
 fn remote_monitor_forms() {
     let (seed, a, b) = network();
 
@@ -117,7 +131,6 @@ fn remote_monitor_forms() {
     stop(&[&a, &b, &seed]);
 }
 
-#[test]
 fn normal_kill_does_not_kill_linked_ports_and_missing_ports_report_no_such_port() {
     let (seed, a, b) = network();
     let p = a.port_with(|_m| {});
@@ -142,7 +155,6 @@ fn normal_kill_does_not_kill_linked_ports_and_missing_ports_report_no_such_port(
     stop(&[&a, &b, &seed]);
 }
 
-#[test]
 fn remote_kill_handler_failures_and_unhandled_messages() {
     let (seed, a, b) = network();
     let watch = |port: &PortId| {
@@ -182,7 +194,6 @@ fn remote_kill_handler_failures_and_unhandled_messages() {
     stop(&[&a, &b, &seed]);
 }
 
-#[test]
 fn spawn_known_unknown_and_failing_init() {
     let (seed, addr) = seed();
     let a = member(
@@ -229,7 +240,6 @@ fn spawn_known_unknown_and_failing_init() {
     stop(&[&a, &b, &seed]);
 }
 
-#[test]
 fn failing_and_unknown_init_functions_kill_the_port_with_die() {
     let (seed, addr) = seed();
     let a = member(
@@ -260,7 +270,6 @@ fn failing_and_unknown_init_functions_kill_the_port_with_die() {
     stop(&[&a, &seed]);
 }
 
-#[test]
 fn cal_replies_times_out_and_reports_death() {
     let (seed, a, b) = network();
     let a2 = a.clone();
@@ -290,7 +299,6 @@ fn cal_replies_times_out_and_reports_death() {
     stop(&[&a, &b, &seed]);
 }
 
-#[test]
 fn database_queries_registrations_and_changes() {
     let (seed, a, b) = network();
     let (tx, rx) = channel();
@@ -345,7 +353,6 @@ fn database_queries_registrations_and_changes() {
     stop(&[&a, &b, &seed]);
 }
 
-#[test]
 fn node_death_fires_monitors_with_transport_error() {
     let (seed, a, b) = network();
     let p = b.port_with(|_m| {});
@@ -371,7 +378,6 @@ fn node_death_fires_monitors_with_transport_error() {
     stop(&[&a, &seed]);
 }
 
-#[test]
 fn secure_nodes_refuse_spawn_and_calls() {
     let (seed, addr) = seed();
     let (ctx, crx) = channel();
@@ -396,7 +402,6 @@ fn secure_nodes_refuse_spawn_and_calls() {
     stop(&[&guarded, &b, &seed]);
 }
 
-#[test]
 fn registered_functions_run_on_remote_request() {
     let (seed, addr) = seed();
     let (tx, rx) = channel();
@@ -415,7 +420,6 @@ fn registered_functions_run_on_remote_request() {
     stop(&[&a, &b, &seed]);
 }
 
-#[test]
 fn async_port_selective_receive_across_nodes() {
     let (seed, a, b) = network();
     let mut port = a.async_port();
@@ -452,7 +456,6 @@ fn async_port_selective_receive_across_nodes() {
     stop(&[&a, &b, &seed]);
 }
 
-#[test]
 fn a_peer_exceeding_the_send_queue_limit_is_disconnected() {
     let (seed, addr) = seed();
     let a = member(builder("a").max_queued_bytes(64 << 10), &seed, &addr);

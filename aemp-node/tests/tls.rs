@@ -1,5 +1,5 @@
 //! TLS between nodes over loopback: shared certificates, with and without a secret,
-//! untrusted certificates, and peers without TLS.
+//! untrusted certificates, and peers without TLS; on each runtime.
 
 mod common;
 
@@ -9,8 +9,19 @@ use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 use aemp_node::{Node, NodeBuilder, Value};
-use common::{eventually, next, stop};
+use common::{eventually, next, start, stop, try_start};
 use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair};
+
+common::runtime_suite! {
+    a_shared_certificate_without_secret_authenticates_with_tls_sha3_512,
+    a_shared_certificate_with_a_secret_still_uses_tls,
+    the_certificate_may_be_given_as_a_pem_file,
+    an_untrusted_certificate_is_refused_even_with_a_shared_secret,
+    a_peer_without_certificate_is_served_without_tls_by_the_secret,
+    without_tls_and_without_secret_there_is_no_handshake,
+    a_bad_certificate_setting_is_a_start_error,
+    tls_starts_right_after_the_greeting_lines,
+}
 
 /// A key and self-signed CA certificate as `aemp gencert` stores them (one PEM text).
 fn gencert() -> String {
@@ -44,12 +55,8 @@ fn node(id: &str, cert: Option<&str>, secret: Option<&str>) -> NodeBuilder {
 fn pair(seed: NodeBuilder, member: NodeBuilder) -> (Node, Node) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
-    let seed = seed.listener(l).seeds([addr.as_str()]).start().unwrap();
-    let member = member
-        .binds(["127.0.0.1:0"])
-        .seeds([addr.as_str()])
-        .start()
-        .unwrap();
+    let seed = start(seed.listener(l).seeds([addr.as_str()]));
+    let member = start(member.binds(["127.0.0.1:0"]).seeds([addr.as_str()]));
     (seed, member)
 }
 
@@ -76,7 +83,6 @@ fn stay_apart(a: &Node, b: &Node) {
     }
 }
 
-#[test]
 fn a_shared_certificate_without_secret_authenticates_with_tls_sha3_512() {
     let pem = gencert();
     // Accepting nothing but tls_sha3_512: only a TLS connection can authenticate.
@@ -89,7 +95,6 @@ fn a_shared_certificate_without_secret_authenticates_with_tls_sha3_512() {
     stop(&[&a, &seed]);
 }
 
-#[test]
 fn a_shared_certificate_with_a_secret_still_uses_tls() {
     let pem = gencert();
     let only_tls = |b: NodeBuilder| b.auth_accept(["tls_sha3_512"]);
@@ -101,10 +106,14 @@ fn a_shared_certificate_with_a_secret_still_uses_tls() {
     stop(&[&a, &seed]);
 }
 
-#[test]
 fn the_certificate_may_be_given_as_a_pem_file() {
     let pem = gencert();
-    let path = std::env::temp_dir().join(format!("aemp-tls-test-{}.pem", std::process::id()));
+    // One file per runtime: the suite runs on each at once, in one process.
+    let path = std::env::temp_dir().join(format!(
+        "aemp-tls-test-{}-{:?}.pem",
+        std::process::id(),
+        common::current()
+    ));
     std::fs::write(&path, &pem).unwrap();
     let (seed, a) = pair(
         node("seed", Some(&pem), None),
@@ -115,7 +124,6 @@ fn the_certificate_may_be_given_as_a_pem_file() {
     stop(&[&a, &seed]);
 }
 
-#[test]
 fn an_untrusted_certificate_is_refused_even_with_a_shared_secret() {
     let (seed, a) = pair(
         node("seed", Some(&gencert()), None),
@@ -131,7 +139,6 @@ fn an_untrusted_certificate_is_refused_even_with_a_shared_secret() {
     stop(&[&a, &seed, &b, &seed2]);
 }
 
-#[test]
 fn a_peer_without_certificate_is_served_without_tls_by_the_secret() {
     let pem = gencert();
     // The original continues without TLS when the remote does not ask for it.
@@ -148,7 +155,6 @@ fn a_peer_without_certificate_is_served_without_tls_by_the_secret() {
     stop(&[&a, &seed, &b, &seed2]);
 }
 
-#[test]
 fn without_tls_and_without_secret_there_is_no_handshake() {
     let (seed, a) = pair(
         node("seed", Some(&gencert()), None),
@@ -158,18 +164,14 @@ fn without_tls_and_without_secret_there_is_no_handshake() {
     stop(&[&a, &seed]);
 }
 
-#[test]
 fn a_bad_certificate_setting_is_a_start_error() {
-    let err = node("n", Some("-----BEGIN CERTIFICATE-----\n"), None)
-        .binds(["127.0.0.1:0"])
-        .start()
-        .err()
-        .unwrap()
-        .to_string();
+    let err =
+        try_start(node("n", Some("-----BEGIN CERTIFICATE-----\n"), None).binds(["127.0.0.1:0"]))
+            .err()
+            .unwrap()
+            .to_string();
     assert!(err.starts_with("setting cert: "), "{err}");
-    let err = node("n", Some("/nonexistent/node.pem"), None)
-        .binds(["127.0.0.1:0"])
-        .start()
+    let err = try_start(node("n", Some("/nonexistent/node.pem"), None).binds(["127.0.0.1:0"]))
         .err()
         .unwrap()
         .to_string();
@@ -178,12 +180,11 @@ fn a_bad_certificate_setting_is_a_start_error() {
 
 /// On the wire: the greeting asks for TLS, and TLS starts right after the two greeting
 /// lines (here the node is the TLS client: our nonce line sorts above any base64 text).
-#[test]
 fn tls_starts_right_after_the_greeting_lines() {
     let pem = gencert();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
-    let n = node("n", Some(&pem), None).listener(l).start().unwrap();
+    let n = start(node("n", Some(&pem), None).listener(l));
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(common::SOON)).unwrap();
     s.write_all(b"aemp;1;raw;tls_sha3_512;cbor;tls=1.0\n~~~~~~~~~~~~~~~~~~~~~~~~\n")

@@ -1,11 +1,16 @@
-//! A small network on loopback TCP: a seed (global) node and nodes that use it.
-#![allow(dead_code)] // each test binary uses a different part of this helper
+//! A small network on loopback TCP: a seed (global) node and nodes that use it, started on
+//! the runtime the current test runs on (see [`runtime_suite!`]).
+#![allow(dead_code, unused_imports, unused_macros)] // each test binary uses a different part
 
 use std::future::Future;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use aemp_node::{Node, NodeBuilder};
+
+mod runtime;
+pub(crate) use runtime::runtime_suite;
+pub use runtime::{current, on, start, try_start, Runtime};
 
 /// Generous bound for anything that should happen "soon" over loopback.
 pub const SOON: Duration = Duration::from_secs(10);
@@ -25,18 +30,14 @@ pub fn builder(id: &str) -> NodeBuilder {
 pub fn seed() -> (Node, String) {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
-    let node = builder("seed")
-        .listener(l)
-        .seeds([addr.as_str()])
-        .start()
-        .unwrap();
-    (node, addr)
+    let node = builder("seed").listener(l).seeds([addr.as_str()]);
+    (start(node), addr)
 }
 
 /// A node using `seed_addr`, listening on an ephemeral loopback port; returns once it is
 /// connected to the seed.
 pub fn member(b: NodeBuilder, seed: &Node, seed_addr: &str) -> Node {
-    let node = b.binds(["127.0.0.1:0"]).seeds([seed_addr]).start().unwrap();
+    let node = start(b.binds(["127.0.0.1:0"]).seeds([seed_addr]));
     eventually("connection to the seed", || node.node_is_up(seed.node_id()));
     node
 }
@@ -70,7 +71,9 @@ pub fn nothing<T: std::fmt::Debug>(rx: &Receiver<T>) {
     }
 }
 
-/// Runs a future to completion, failing the test after [`SOON`].
+/// Runs a future to completion, failing the test after [`SOON`]. A plain `block_on` serves
+/// every runtime: a node's futures (`cal`, `db_family`, `stopped`, ...) are woken by its
+/// driver, wherever that runs.
 pub fn block<F: Future>(f: F) -> F::Output {
     use futures_lite::FutureExt;
     let timeout = async {
