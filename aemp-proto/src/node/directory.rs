@@ -76,25 +76,40 @@ impl Directory {
         self.remote_watchers.values().map(BTreeSet::len).sum()
     }
 
-    /// Rebuilds the merged view of `family` from all sources (ours first, then by node ID).
-    fn recompute(&mut self, family: &str) {
-        let mut fam = Family::new();
+    /// The merged value of `family/key`: ours first, then the other sources by node ID.
+    fn source_value(&self, family: &str, key: &str) -> Option<&Value> {
         let mine = self.sources.get(&self.me).into_iter();
         let others = self
             .sources
             .iter()
             .filter(|(n, _)| **n != self.me)
             .map(|(_, db)| db);
-        for db in mine.chain(others) {
-            for (k, v) in db.family(family).into_iter().flatten() {
-                fam.entry(k.clone()).or_insert_with(|| v.clone());
+        mine.chain(others)
+            .find_map(|db| db.family(family)?.get(key))
+    }
+
+    /// Brings the merged view of `keys` of `family` up to date with the sources and
+    /// returns what changed (work in proportion to the keys, not to the family).
+    fn merge_keys(&mut self, family: &str, keys: BTreeSet<String>) -> FamilyDiff {
+        let mut diff = FamilyDiff::default();
+        for key in keys {
+            let new = self.source_value(family, &key).cloned();
+            let fam = self.merged.families.entry(family.to_owned()).or_default();
+            let old = match &new {
+                Some(v) => fam.insert(key.clone(), v.clone()),
+                None => fam.remove(&key),
+            };
+            match (old, new) {
+                (None, Some(_)) => diff.added.push(key),
+                (Some(o), Some(n)) if o != n => diff.changed.push(key),
+                (Some(_), None) => diff.deleted.push(key),
+                _ => {}
             }
         }
-        if fam.is_empty() {
+        if self.merged.family(family).is_some_and(|f| f.is_empty()) {
             self.merged.families.remove(family);
-        } else {
-            self.merged.families.insert(family.to_owned(), fam);
         }
+        diff
     }
 
     /// The merged entries of this node and its slaves (what `g_set` carries).
@@ -643,13 +658,22 @@ impl NodeCore {
     ) {
         let first = self.dir.primed.insert(id);
         let diff = FamilyDiff::between(if first { None } else { old }, new);
-        if !first && diff.is_empty() {
-            return;
+        if first || !diff.is_empty() {
+            self.emit_change(id, family, new, diff);
         }
+    }
+
+    fn emit_change(
+        &mut self,
+        watch: WatchId,
+        family: &str,
+        entries: Option<&Family>,
+        diff: FamilyDiff,
+    ) {
         self.outputs.push_back(Output::DbChange(DbChange {
-            watch: id,
+            watch,
             family: family.to_owned(),
-            entries: new
+            entries: entries
                 .map(|f| f.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
             added: diff.added,
@@ -665,45 +689,43 @@ impl NodeCore {
             .sources
             .insert(source.to_owned(), db.clone())
             .unwrap_or_default();
-        let families: BTreeSet<String> = old
-            .families
-            .keys()
-            .chain(db.families.keys())
-            .cloned()
-            .collect();
-        for family in families {
-            let before = self.dir.merged.family(&family).cloned();
-            self.dir.recompute(&family);
-            self.announce(&family, before.as_ref());
+        let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (family, fam) in old.families.iter().chain(&db.families) {
+            keys.entry(family.clone())
+                .or_default()
+                .extend(fam.keys().cloned());
+        }
+        for (family, keys) in keys {
+            let diff = self.dir.merge_keys(&family, keys);
+            self.announce(&family, diff);
         }
     }
 
     /// Global role: applies an update of `source`'s entries and tells watchers.
     fn global_apply(&mut self, source: &str, family: &str, set: Family, del: Vec<String>) {
-        let before = self.dir.merged.family(family).cloned();
+        let keys: BTreeSet<String> = set.keys().cloned().chain(del.iter().cloned()).collect();
         let db = self.dir.sources.entry(source.to_owned()).or_default();
         db.update(family, set, &del);
         if db.families.is_empty() && source != self.dir.me {
             self.dir.sources.remove(source);
         }
-        self.dir.recompute(family);
-        self.announce(family, before.as_ref());
+        let diff = self.dir.merge_keys(family, keys);
+        self.announce(family, diff);
     }
 
-    /// Global role: tells local and remote watchers of `family` what changed since `before`.
-    fn announce(&mut self, family: &str, before: Option<&Family>) {
-        let after = self.dir.merged.family(family).cloned();
-        let diff = FamilyDiff::between(before, after.as_ref());
+    /// Global role: tells remote watchers of `family` what changed (`g_chg2`), and local
+    /// watchers the whole family with the change.
+    fn announce(&mut self, family: &str, diff: FamilyDiff) {
         if diff.is_empty() {
             return;
         }
         if let Some(watchers) = self.dir.remote_watchers.get(family).cloned() {
-            let fam = after.clone().unwrap_or_default();
+            let merged = self.dir.merged.family(family);
             let set: Family = diff
                 .added
                 .iter()
                 .chain(&diff.changed)
-                .filter_map(|k| Some((k.clone(), fam.get(k)?.clone())))
+                .filter_map(|k| Some((k.clone(), merged?.get(k)?.clone())))
                 .collect();
             let del = Value::Array(
                 diff.deleted
@@ -720,8 +742,13 @@ impl NodeCore {
             }
         }
         let ids = self.dir.watches_of(family);
+        if ids.is_empty() {
+            return;
+        }
+        let fam = self.dir.merged.family(family).cloned();
         for id in ids {
-            self.notify_watch(id, family, after.as_ref(), before);
+            self.dir.primed.insert(id);
+            self.emit_change(id, family, fam.as_ref(), diff.clone());
         }
     }
 
