@@ -38,7 +38,7 @@ pub struct Ctx {
     addr: SocketAddr,
     run_id: String,
     counter: AtomicU32,
-    target_id: OnceLock<Result<String, Failure>>,
+    target: OnceLock<Result<Greeting, Failure>>,
 }
 
 impl Ctx {
@@ -60,7 +60,7 @@ impl Ctx {
             addr,
             run_id,
             counter: AtomicU32::new(0),
-            target_id: OnceLock::new(),
+            target: OnceLock::new(),
         })
     }
 
@@ -102,7 +102,27 @@ impl Ctx {
 
     /// The target's node ID, read once from the greeting line 1 of a probe connection.
     pub fn target_id(&self) -> Result<String, Failure> {
-        self.target_id.get_or_init(|| probe_target_id(self)).clone()
+        self.target_greeting().map(|g| g.node_id)
+    }
+
+    /// Skips the case (rather than failing it) when the target does not list every one of
+    /// `framings` in its greeting: its framing list is configurable (`framing_format`).
+    pub fn require_framings(&self, framings: &[Framing]) -> Result<(), Failure> {
+        let listed = self.target_greeting()?.framings;
+        match framings
+            .iter()
+            .find(|f| !listed.iter().any(|l| l == f.name()))
+        {
+            Some(f) => Err(Failure::skip(format!(
+                "the target does not offer the {} framing (it lists {listed:?})",
+                f.name()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn target_greeting(&self) -> Result<Greeting, Failure> {
+        self.target.get_or_init(|| probe_target(self)).clone()
     }
 }
 
@@ -113,10 +133,10 @@ pub fn random_nonce() -> [u8; 66] {
     nonce
 }
 
-fn probe_target_id(ctx: &Ctx) -> Result<String, Failure> {
+fn probe_target(ctx: &Ctx) -> Result<Greeting, Failure> {
     let mut conn = RawConn::connect(ctx)?;
     let line = conn.read_line("the target's greeting line 1", Instant::now() + WAIT)?;
-    Greeting::parse(&line).map(|g| g.node_id).map_err(|e| {
+    Greeting::parse(&line).map_err(|e| {
         Failure::expected(
             "a greeting line 1 naming the target's node ID",
             format!("{e}"),

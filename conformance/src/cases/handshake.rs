@@ -278,6 +278,7 @@ fn unknown_framing(ctx: &Ctx) -> CaseResult {
 /// Both directions in one framing: greeting lists only it, the target must send it, and the
 /// sample message survives the relay.
 fn symmetric(ctx: &Ctx, framing: Framing) -> CaseResult {
+    ctx.require_framings(&[framing])?;
     let mut setup = PeerSetup::new(ctx);
     setup.framings = vec![framing];
     let mut peer = Peer::connect(ctx, setup)?;
@@ -299,6 +300,7 @@ fn symmetric(ctx: &Ctx, framing: Framing) -> CaseResult {
 /// Different framings per direction: our auth line names what WE send; the target picks
 /// what IT sends from our greeting's list, which holds only `back`.
 fn asymmetric(ctx: &Ctx, send: Framing, back: Framing) -> CaseResult {
+    ctx.require_framings(&[send, back])?;
     let mut peer = exchange(ctx, Hello::new(ctx, &[back.name()]))?.authenticate(ctx, send)?;
     relay_round_trip(&mut peer)
 }

@@ -35,6 +35,7 @@ pub(crate) fn cases() -> Vec<Case> {
 /// Sends `["", "snd", "<us>#seq", n]` for n = 0..COUNT in big batches from a writer thread
 /// while this thread reads `["seq", n]` back, checking each n is the next one.
 fn ordering(ctx: &Ctx, framing: Framing) -> CaseResult {
+    ctx.require_framings(&[framing])?;
     let mut setup = PeerSetup::new(ctx);
     setup.framings = vec![framing];
     let mut peer = Peer::connect(ctx, setup)?;
