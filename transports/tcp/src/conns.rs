@@ -366,7 +366,11 @@ impl<R: Runtime> Tcp<R> {
                     }
                     Poll::Ready(Err(e)) => {
                         progress = true;
-                        let why = format!("connect failed: {}: {e}", conn.peer);
+                        let why = if e.to_string().contains(&conn.peer) {
+                            format!("connect failed: {e}")
+                        } else {
+                            format!("connect failed: {}: {e}", conn.peer)
+                        };
                         tracing::info!(conn = id.0, peer = %conn.peer, error = %e, "connect failed");
                         gone.push(id);
                         if !conn.closing {
