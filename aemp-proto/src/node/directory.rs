@@ -1,6 +1,8 @@
 //! The directory and distributed database: the slave role and the global role.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use hashbrown::{HashMap, HashSet};
 
 use super::db::{
     family_from_value, family_to_value, key_string, keys_from_value, Db, Family, FamilyDiff,
@@ -39,7 +41,7 @@ pub(super) struct Directory {
     /// Global role: the union of all sources.
     merged: Db,
     /// Global role: family -> remote nodes watching it.
-    remote_watchers: HashMap<String, BTreeSet<String>>,
+    remote_watchers: BTreeMap<String, BTreeSet<String>>,
     /// Global role: nodes that made us their master.
     slaves: BTreeSet<String>,
 }

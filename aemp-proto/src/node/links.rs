@@ -1,6 +1,6 @@
 //! Connections and peers: connecting, the handshake outcome, queues, keepalive, loss.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
@@ -38,9 +38,9 @@ pub(super) struct Peer {
     /// Packets waiting for the connection.
     pub(super) queue: Vec<Vec<Value>>,
     /// Our monitors on its ports: port name -> monitors.
-    pub(super) monitored: HashMap<String, SmallVec<[MonitorId; 2]>>,
+    pub(super) monitored: BTreeMap<String, SmallVec<[MonitorId; 2]>>,
     /// Our ports it monitors.
-    pub(super) watching: HashSet<String>,
+    pub(super) watching: BTreeSet<String>,
 }
 
 /// An attempt to reach a node.

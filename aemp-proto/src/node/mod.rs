@@ -32,7 +32,9 @@ mod ports;
 mod requests;
 mod rng;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use hashbrown::HashMap;
 use std::time::Instant;
 
 pub use config::NodeConfig;
@@ -132,8 +134,8 @@ pub struct NodeCore {
     port_prefix: String,
     ports: HashMap<String, LocalPort>,
     monitors: HashMap<MonitorId, Monitor>,
-    links: HashMap<ConnId, Link>,
-    peers: HashMap<String, Peer>,
+    links: BTreeMap<ConnId, Link>,
+    peers: BTreeMap<String, Peer>,
     seeds: Vec<Seed>,
     dirty: Vec<ConnId>,
     dir: Directory,
@@ -170,8 +172,8 @@ impl NodeCore {
             port_prefix,
             ports: HashMap::new(),
             monitors: HashMap::new(),
-            links: HashMap::new(),
-            peers: HashMap::new(),
+            links: BTreeMap::new(),
+            peers: BTreeMap::new(),
             seeds,
             dirty: Vec::new(),
         };
