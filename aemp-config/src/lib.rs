@@ -24,6 +24,7 @@
 
 mod atomic;
 mod bind;
+mod cert;
 pub mod coerce;
 mod defaults;
 mod error;
@@ -34,6 +35,7 @@ mod rcfile;
 mod resolve;
 
 pub use bind::{Bind, BindHost};
+pub use cert::generate_cert;
 pub use defaults::{
     default_nodeid_template, DEFAULT_AUTH_ACCEPT, DEFAULT_AUTH_OFFER, DEFAULT_AUTOCORK,
     DEFAULT_BINDS, DEFAULT_CONNECT_INTERVAL, DEFAULT_MONITOR_TIMEOUT, DEFAULT_NODELAY,

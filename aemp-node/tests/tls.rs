@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use aemp_node::{Node, NodeBuilder, Value};
 use common::{eventually, next, start, stop, try_start};
-use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair};
 
 common::runtime_suite! {
     a_shared_certificate_without_secret_authenticates_with_tls_sha3_512,
@@ -25,14 +24,7 @@ common::runtime_suite! {
 
 /// A key and self-signed CA certificate as `aemp gencert` stores them (one PEM text).
 fn gencert() -> String {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    let mut subject = DistinguishedName::new();
-    subject.push(DnType::CommonName, "AnyEvent::MP");
-    params.distinguished_name = subject;
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let cert = params.self_signed(&key).unwrap();
-    format!("{}{}", key.serialize_pem(), cert.pem())
+    aemp_config::generate_cert().unwrap()
 }
 
 /// A node builder with short timeouts and the given certificate and secret, if any.

@@ -1,34 +1,17 @@
 //! `gencert` and `setcert`.
 
-use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair};
 use serde_json::Value;
 
 use crate::args::Args;
 use crate::error::CliError;
 use crate::session::Session;
 
-/// The subject of generated certificates, the name the original's nodes use.
-const SUBJECT: &str = "AnyEvent::MP";
-
 /// `gencert`: a new private key and a self-signed certificate, stored as one PEM text
 /// (key first, then certificate, as `setcert` expects).
 pub(super) fn generate(session: &mut Session) -> Result<(), CliError> {
-    let pem = generate_pem()
+    let pem = aemp_config::generate_cert()
         .map_err(|e| CliError::Failed(format!("gencert: cannot generate a certificate: {e}")))?;
     session.set("cert", Value::String(pem))
-}
-
-fn generate_pem() -> Result<String, rcgen::Error> {
-    let key = KeyPair::generate()?;
-    let mut params = CertificateParams::new(Vec::<String>::new())?;
-    let mut subject = DistinguishedName::new();
-    subject.push(DnType::CommonName, SUBJECT);
-    params.distinguished_name = subject;
-    // Like `openssl req -x509`: the certificate is its own CA, so that every node holding
-    // it can verify every other node holding it.
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let cert = params.self_signed(&key)?;
-    Ok(format!("{}{}", key.serialize_pem(), cert.pem()))
 }
 
 /// `setcert <file>`: stores the PEM text of a file holding a private key and a certificate.
@@ -65,7 +48,7 @@ mod tests {
 
     #[test]
     fn generated_pem_has_key_and_certificate() {
-        let pem = generate_pem().unwrap();
+        let pem = aemp_config::generate_cert().unwrap();
         assert_eq!(check_pem(&pem), Ok(()));
         assert!(pem.find("PRIVATE KEY").unwrap() < pem.find("BEGIN CERTIFICATE").unwrap());
     }

@@ -78,15 +78,7 @@ impl TlsConfig {
 /// A key and self-signed CA certificate as `aemp gencert` makes them.
 #[cfg(test)]
 pub(crate) fn test_pem() -> String {
-    use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair};
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    let mut subject = DistinguishedName::new();
-    subject.push(DnType::CommonName, "AnyEvent::MP");
-    params.distinguished_name = subject;
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let cert = params.self_signed(&key).unwrap();
-    format!("{}{}", key.serialize_pem(), cert.pem())
+    aemp_config::generate_cert().unwrap()
 }
 
 #[cfg(test)]
