@@ -183,27 +183,14 @@ fn main() {
     let me = host.core.port();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut next = 1;
-    host.core.snd(
-        &pong_port,
-        vec![
-            Value::from("ping"),
-            Value::Int(next),
-            Value::from(me.as_str()),
-        ],
-    );
+    let ping = |n: i64| vec![Value::from("ping"), Value::Int(n), Value::from(me.as_str())];
+    host.core.snd(&pong_port, ping(next));
     while next <= 3 && Instant::now() < deadline {
         for (_, msg) in host.turn() {
             println!("ping: got {:?}", msg);
             next += 1;
             if next <= 3 {
-                host.core.snd(
-                    &pong_port,
-                    vec![
-                        Value::from("ping"),
-                        Value::Int(next),
-                        Value::from(me.as_str()),
-                    ],
-                );
+                host.core.snd(&pong_port, ping(next));
             }
         }
         std::thread::sleep(Duration::from_millis(1));
