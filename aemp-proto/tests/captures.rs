@@ -1,4 +1,4 @@
-//! Decodes the data phase of every real Perl capture in `shared/vectors/captures/` and
+//! Decodes the data phase of every real Perl capture in `tests/vectors/captures/` and
 //! compares it with the messages recorded there.
 //!
 //! Each capture direction is fed (a) all at once, (b) byte by byte and (c) in the chunks the

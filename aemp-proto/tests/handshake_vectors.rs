@@ -1,5 +1,5 @@
 //! The auth lines of every hmac handshake recorded from real Perl AnyEvent::MP 2.x nodes
-//! (`shared/vectors/handshakes.json`).
+//! (`tests/vectors/handshakes.json`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,15 +12,9 @@ use aemp_proto::handshake::{
 use aemp_proto::{ConnConfig, ConnEvent, Connection, Framing};
 use serde_json::Value as Json;
 
-/// `shared/vectors`, found by walking up from this crate (CI clones the repository into
-/// another folder with a copy of `shared/` beside it).
+/// The copy of the Perl reference vectors kept in this crate.
 fn vectors_dir() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/vectors"))
-        .find(|dir| dir.join("handshakes.json").is_file())
-        .unwrap_or_else(|| panic!("no shared/vectors above {}", manifest.display()))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 struct Vector {

@@ -1,4 +1,4 @@
-//! The reference captures of real Perl nodes (`shared/vectors/captures/*.json`) as
+//! The reference captures of real Perl nodes (`tests/vectors/captures/*.json`) as
 //! timelines of packets, and the tools to compare what a Rust core sends with what the
 //! Perl node sent in its place.
 #![allow(dead_code)]
@@ -9,20 +9,12 @@ use std::path::{Path, PathBuf};
 
 use aemp_proto::{Framing, Value};
 
-/// Finds `shared/vectors` in an ancestor of this crate (the workspace sits beside `shared/`
-/// here; CI clones into another folder with a copy of `shared/` beside it).
+/// The copy of the Perl reference vectors kept in this crate (`tests/vectors/`; its README
+/// says where they come from).
 pub fn vectors_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared").join("vectors"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/vectors directory above {}: the capture tests need it",
-                manifest.display()
-            )
-        })
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("vectors")
 }
 
 /// The names (without `.json`) of every capture, sorted.
