@@ -8,8 +8,8 @@
 //! `pong` listens on an ephemeral loopback port; `ping` uses that address as its seed,
 //! which makes `pong` a global node and `ping`'s master. `ping` then sends three `ping`
 //! messages to a port of `pong`, which answers each one; the loop contract is the core's:
-//! feed one input, drain `poll_output` until it is empty, then wait (here: a short sleep)
-//! until a socket has data or `poll_timeout` is due.
+//! feed one input, drain `poll_transport` and `poll_event` until both are empty, then wait
+//! (here: a short sleep) until a socket has data or `poll_timeout` is due.
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use aemp_proto::conn::ConnConfig;
-use aemp_proto::node::{ConnId, NodeConfig, NodeCore, Output};
+use aemp_proto::node::{ConnId, Event, NodeConfig, NodeCore, TransportOutput};
 use aemp_proto::Value;
 
 /// One stream: the socket and the bytes not written yet.
@@ -92,10 +92,9 @@ impl Host {
         if self.core.poll_timeout().is_some_and(|t| t <= now) {
             self.core.handle_timeout(now);
         }
-        let mut delivered = Vec::new();
-        while let Some(out) = self.core.poll_output() {
+        while let Some(out) = self.core.poll_transport() {
             match out {
-                Output::Connect { conn, addr } => match TcpStream::connect(&addr) {
+                TransportOutput::Connect { conn, addr } => match TcpStream::connect(&addr) {
                     Ok(socket) => {
                         socket.set_nonblocking(true).unwrap();
                         socket.set_nodelay(true).unwrap();
@@ -113,20 +112,25 @@ impl Host {
                         .core
                         .conn_closed(conn, &format!("connect failed: {e}"), now),
                 },
-                Output::Transmit { conn, data } => {
+                TransportOutput::Transmit { conn, data } => {
                     if let Some(s) = self.streams.get_mut(&conn) {
                         s.out.extend_from_slice(&data);
                     }
                 }
-                Output::Close { conn } => {
+                TransportOutput::Close { conn } => {
                     if let Some(s) = self.streams.get_mut(&conn) {
                         s.closing = true;
                     }
                 }
-                Output::StartTls { conn, .. } => {
+                TransportOutput::StartTls { conn, .. } => {
                     self.core.conn_closed(conn, "TLS not supported here", now)
                 }
-                Output::Deliver { port, msg } => delivered.push((port, msg)),
+            }
+        }
+        let mut delivered = Vec::new();
+        while let Some(event) = self.core.poll_event() {
+            match event {
+                Event::Deliver { port, msg } => delivered.push((port, msg)),
                 other => println!("{}: {other:?}", self.core.node_id()),
             }
         }
@@ -165,8 +169,11 @@ fn main() {
                     .unwrap_or_default()
                     .to_owned();
                 println!("pong: got ping {n}");
-                host.core
-                    .snd(&reply, vec![Value::from("pong"), Value::Int(n)]);
+                host.core.snd(
+                    &reply,
+                    vec![Value::from("pong"), Value::Int(n)],
+                    Instant::now(),
+                );
                 answered += 1;
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -184,13 +191,13 @@ fn main() {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut next = 1;
     let ping = |n: i64| vec![Value::from("ping"), Value::Int(n), Value::from(me.as_str())];
-    host.core.snd(&pong_port, ping(next));
+    host.core.snd(&pong_port, ping(next), Instant::now());
     while next <= 3 && Instant::now() < deadline {
         for (_, msg) in host.turn() {
             println!("ping: got {:?}", msg);
             next += 1;
             if next <= 3 {
-                host.core.snd(&pong_port, ping(next));
+                host.core.snd(&pong_port, ping(next), Instant::now());
             }
         }
         std::thread::sleep(Duration::from_millis(1));

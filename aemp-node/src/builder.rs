@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aemp_config::{resolve, Overrides, Precedence, RcFile};
 use aemp_proto::node::NodeCore;
@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 use crate::config::{core_config, open_listeners, tls_config, unique_string};
 use crate::driver::Driver;
 use crate::services::Services;
-use crate::shared::Shared;
+use crate::shared::{Clock, Shared};
 use crate::tls::TlsLinks;
 use crate::{Node, NodeId, PortId, StartError};
 
@@ -425,7 +425,11 @@ impl NodeBuilder {
         let (listeners, advertised) = open_listeners(&cfg.binds, self.listeners)?;
         let core_cfg = core_config(&cfg, advertised.clone(), self.keepalive, tls.is_some())?;
 
-        let now = Instant::now();
+        let clock: Clock = {
+            let rt = rt.clone();
+            Arc::new(move || rt.now())
+        };
+        let now = clock();
         let mut core = NodeCore::new(core_cfg, &rand::random::<[u8; 32]>(), now);
         let unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -452,6 +456,7 @@ impl NodeBuilder {
                 core: Mutex::new(core),
                 reg: Mutex::default(),
                 timers: Mutex::default(),
+                clock,
                 wake: Default::default(),
                 services: self.services,
                 stopping: AtomicBool::new(false),

@@ -70,8 +70,9 @@ impl WatchGuard {
 impl Drop for WatchGuard {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
+            let now = self.node.now();
             let mut core = lock(&self.node.shared.core);
-            core.db_unmon(id);
+            core.db_unmon(id, now);
             lock(&self.node.shared.reg).db_watchers.remove(&id);
             drop(core);
             self.node.shared.wake.wake();
@@ -100,7 +101,7 @@ impl Node {
     /// ```
     pub fn db_set(&self, family: &str, key: &str, value: impl Serialize) -> Result<DbGuard, Error> {
         let value = to_value(&value)?;
-        self.with_core(|core| core.db_set(family, key, value));
+        self.with_core(|core, now| core.db_set(family, key, value, now));
         Ok(self.db_guard(family, key))
     }
 
@@ -115,7 +116,7 @@ impl Node {
     /// ```
     pub fn db_del(&self, family: &str, keys: &[&str]) {
         let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
-        self.with_core(|core| core.db_del(family, &keys));
+        self.with_core(|core, now| core.db_del(family, &keys, now));
     }
 
     /// Registers a local port under `family` (key: the port ID) with `value`; the entry is
@@ -139,7 +140,7 @@ impl Node {
             return Err(Error::NotLocal(port.clone()));
         }
         let value = to_value(&value)?;
-        if !self.with_core(|core| core.db_reg(family, port.as_str(), value)) {
+        if !self.with_core(|core, now| core.db_reg(family, port.as_str(), value, now)) {
             return Err(Error::NoSuchPort(port.clone()));
         }
         Ok(self.db_guard(family, port.as_str()))
@@ -156,8 +157,9 @@ impl Node {
     async fn db_query(&self, kind: DbQuery, family: &str) -> Result<Value, Error> {
         let (tx, rx) = async_channel::bounded(1);
         {
+            let now = self.now();
             let mut core = lock(&self.shared.core);
-            let id = core.db_query(kind, family);
+            let id = core.db_query(kind, family, now);
             lock(&self.shared.reg).queries.insert(id, tx);
         }
         self.shared.wake.wake();
@@ -236,8 +238,9 @@ impl Node {
         f: impl FnMut(&DbFamily, &[String], &[String], &[String]) + Send + 'static,
     ) -> WatchGuard {
         let id = {
+            let now = self.now();
             let mut core = lock(&self.shared.core);
-            let id = core.db_mon(family);
+            let id = core.db_mon(family, now);
             lock(&self.shared.reg)
                 .db_watchers
                 .insert(id, Arc::new(Mutex::new(f)));

@@ -1,9 +1,9 @@
-//! Handing the core's application outputs to what the application registered. Runs on the
-//! driver with no lock held while user code runs.
+//! Handing the core's events to what the application registered. Runs on the driver with
+//! no lock held while user code runs.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use aemp_proto::node::{DbChange, Output};
+use aemp_proto::node::{DbChange, Event};
 use aemp_proto::Value;
 
 use crate::context::{panic_text, run_in_port};
@@ -17,44 +17,38 @@ enum Target {
     Unhandled(String),
 }
 
-/// Dispatches one application output (transport outputs are the driver's).
-pub(crate) fn dispatch(node: &Node, out: Output) {
-    match out {
-        Output::Deliver { port, msg } => deliver(node, port, msg),
-        Output::PortDied { port, reason } => {
+/// Dispatches one event of the core.
+pub(crate) fn dispatch(node: &Node, event: Event) {
+    match event {
+        Event::Deliver { port, msg } => deliver(node, port, msg),
+        Event::PortDied { port, reason } => {
             let entry = lock(&node.shared.reg).ports.remove(&port);
             if let Some(PortEntry::Async(mailbox)) = entry {
                 mailbox.close(Reason::from(reason));
             }
         }
-        Output::MonitorFired { id, reason } => {
+        Event::MonitorFired { id, reason } => {
             let action = lock(&node.shared.reg).monitors.remove(&id);
             if let Some(action) = action {
                 guarded("monitor callback", || action(Reason::from(reason)));
             }
         }
-        Output::NodeUp { node: id } => node_event(node, NodeEvent::Up(NodeId::from(id))),
-        Output::NodeDown { node: id, reason } => node_event(
+        Event::NodeUp { node: id } => node_event(node, NodeEvent::Up(NodeId::from(id))),
+        Event::NodeDown { node: id, reason } => node_event(
             node,
             NodeEvent::Down(NodeId::from(id), Reason::from(reason)),
         ),
-        Output::Spawn { port, func, args } => {
+        Event::Spawn { port, func, args } => {
             let port = PortId::new(node.node_id(), &port);
             node.shared.services.run_init(node, port, &func, args);
         }
-        Output::Call { func, args } => node.shared.services.call(node, &func, args),
-        Output::DbReply { id, result } => {
+        Event::Call { func, args } => node.shared.services.call(node, &func, args),
+        Event::DbReply { id, result } => {
             if let Some(tx) = lock(&node.shared.reg).queries.remove(&id) {
                 let _ = tx.try_send(result);
             }
         }
-        Output::DbChange(change) => db_change(node, change),
-        Output::Connect { .. }
-        | Output::Transmit { .. }
-        | Output::StartTls { .. }
-        | Output::Close { .. } => {
-            tracing::error!("transport output reached the application dispatcher");
-        }
+        Event::DbChange(change) => db_change(node, change),
     }
 }
 

@@ -1,9 +1,9 @@
 //! The driver: one future per node that owns its sockets and runs the core.
 //!
 //! Each round follows the core's contract: feed it one kind of input (accepted streams,
-//! bytes, connection results, due timeouts), drain `poll_output` until it is empty, act on
-//! every output (transport outputs go to the TCP transport, application outputs to the
-//! dispatcher, with no lock held), write what is queued. Rounds repeat while anything
+//! bytes, connection results, due timeouts), drain `poll_transport` (for the TCP
+//! transport) and `poll_event` (for the dispatcher, which runs with no lock held) until
+//! both are empty, write what is queued. Every `now` comes from the runtime's clock. Rounds repeat while anything
 //! happened; then the driver sleeps until a socket is ready, a handle wakes it, or the
 //! next deadline (the core's `poll_timeout` or a timer) passes.
 //!
@@ -16,9 +16,9 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use aemp_proto::node::{ConnId, NodeCore, Output};
+use aemp_proto::node::{ConnId, Event, NodeCore, TransportOutput};
 use aemp_runtime::{Runtime, Sleep};
-use aemp_transport_tcp::{Event, Tcp};
+use aemp_transport_tcp::{Event as StreamEvent, Tcp};
 
 use crate::dispatch::{dispatch, guarded};
 use crate::shared::lock;
@@ -34,8 +34,9 @@ pub(crate) struct Driver<R: Runtime> {
     node: Node,
     tcp: Tcp<R>,
     tls: TlsLinks,
-    /// Core outputs taken while feeding it input, to be acted on before the core's next.
-    outs: Vec<Output>,
+    /// Transport outputs taken while feeding the core input, to be acted on before the
+    /// core's next.
+    outs: Vec<TransportOutput>,
     sleep: R::Sleep,
     stop_deadline: Option<Instant>,
     /// Dropped when the driver ends, which resolves `Node::stopped`.
@@ -91,7 +92,7 @@ impl<R: Runtime> Driver<R> {
             }
             let deadline = self
                 .deadline()
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                .unwrap_or_else(|| self.node.now() + Duration::from_secs(3600));
             self.sleep.reset(deadline);
             if self.sleep.poll_sleep(cx).is_pending() {
                 return Poll::Pending;
@@ -108,7 +109,7 @@ impl<R: Runtime> Driver<R> {
     fn accept(&mut self, cx: &mut Context<'_>) -> bool {
         let mut progress = false;
         while let Some((stream, peer)) = self.tcp.poll_accept(cx) {
-            let id = self.core().accept(Instant::now());
+            let id = self.core().accept(self.node.now());
             tracing::debug!(conn = id.0, %peer, "accepted");
             self.tcp.insert(id, stream, peer);
             progress = true;
@@ -125,7 +126,14 @@ impl<R: Runtime> Driver<R> {
             ..
         } = self;
         let progress = tcp.poll_input(cx, |id, event| {
-            feed(&mut lock(&node.shared.core), tls, outs, id, event)
+            feed(
+                &mut lock(&node.shared.core),
+                tls,
+                outs,
+                id,
+                event,
+                node.now(),
+            )
         });
         self.send_tls_records();
         progress
@@ -140,12 +148,19 @@ impl<R: Runtime> Driver<R> {
             ..
         } = self;
         tcp.poll_output(cx, |id, event| {
-            feed(&mut lock(&node.shared.core), tls, outs, id, event)
+            feed(
+                &mut lock(&node.shared.core),
+                tls,
+                outs,
+                id,
+                event,
+                node.now(),
+            )
         })
     }
 
     fn timeouts(&mut self) -> bool {
-        let now = Instant::now();
+        let now = self.node.now();
         let core_due = {
             let mut core = self.core();
             let due = core.poll_timeout().is_some_and(|t| t <= now);
@@ -168,39 +183,45 @@ impl<R: Runtime> Driver<R> {
         core.into_iter().chain(timer).min()
     }
 
-    /// Drains the core (after the outputs taken while feeding it) and acts on every
-    /// output.
+    /// Drains the core (after the transport outputs taken while feeding it): acts on every
+    /// transport output, then hands every event to the dispatcher with no lock held.
     fn outputs(&mut self) -> bool {
-        let outs: Vec<Output> = {
+        let (outs, events): (Vec<TransportOutput>, Vec<Event>) = {
             let mut core = lock(&self.node.shared.core);
             let taken = self.outs.drain(..);
-            taken.chain(iter::from_fn(|| core.poll_output())).collect()
+            let outs = taken
+                .chain(iter::from_fn(|| core.poll_transport()))
+                .collect();
+            (outs, iter::from_fn(|| core.poll_event()).collect())
         };
-        let progress = !outs.is_empty();
+        let progress = !outs.is_empty() || !events.is_empty();
         for out in outs {
             match out {
-                Output::Connect { conn, addr } => self.tcp.connect(conn, &addr),
-                Output::Transmit { conn, data } => match self.tls.seal(conn, data) {
+                TransportOutput::Connect { conn, addr } => self.tcp.connect(conn, &addr),
+                TransportOutput::Transmit { conn, data } => match self.tls.seal(conn, data) {
                     Ok(bytes) => self.send(conn, bytes),
-                    Err(why) => self.core().conn_closed(conn, &why, Instant::now()),
+                    Err(why) => self.core().conn_closed(conn, &why, self.node.now()),
                 },
-                Output::StartTls {
+                TransportOutput::StartTls {
                     conn,
                     role,
                     leftover,
                 } => {
+                    let now = self.node.now();
                     let core = &mut lock(&self.node.shared.core);
-                    self.tls.start(core, conn, role, &leftover, Instant::now());
+                    self.tls.start(core, conn, role, &leftover, now);
                 }
-                Output::Close { conn } => {
+                TransportOutput::Close { conn } => {
                     let last = self.tls.close(conn);
                     self.send(conn, last);
                     self.tcp.close(conn);
                 }
-                app => dispatch(&self.node, app),
             }
         }
         self.send_tls_records();
+        for event in events {
+            dispatch(&self.node, event);
+        }
         progress
     }
 
@@ -213,7 +234,7 @@ impl<R: Runtime> Driver<R> {
             tracing::warn!(conn = conn.0, error = %overflow, "closing the connection");
             self.tcp.abort(conn);
             self.core()
-                .conn_closed(conn, &overflow.to_string(), Instant::now());
+                .conn_closed(conn, &overflow.to_string(), self.node.now());
         }
     }
 
@@ -226,7 +247,7 @@ impl<R: Runtime> Driver<R> {
 
     /// The shutdown rounds: no more core input, write what is queued, then end.
     fn poll_stop(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let now = Instant::now();
+        let now = self.node.now();
         let deadline = *self.stop_deadline.get_or_insert_with(|| {
             self.tcp.drop_listeners();
             self.tcp.close_all();
@@ -248,14 +269,14 @@ impl<R: Runtime> Driver<R> {
 fn feed(
     core: &mut NodeCore,
     tls: &mut TlsLinks,
-    outs: &mut Vec<Output>,
+    outs: &mut Vec<TransportOutput>,
     id: ConnId,
-    event: Event<'_>,
+    event: StreamEvent<'_>,
+    now: Instant,
 ) {
-    let now = Instant::now();
     match event {
-        Event::Connected => core.conn_connected(id, now),
-        Event::Data(bytes) => tls.input(core, id, bytes, now, outs),
-        Event::Closed(why) => core.conn_closed(id, &why, now),
+        StreamEvent::Connected => core.conn_connected(id, now),
+        StreamEvent::Data(bytes) => tls.input(core, id, bytes, now, outs),
+        StreamEvent::Closed(why) => core.conn_closed(id, &why, now),
     }
 }

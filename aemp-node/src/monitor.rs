@@ -38,8 +38,9 @@ impl MonitorGuard {
 impl Drop for MonitorGuard {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
+            let now = self.node.now();
             let mut core = lock(&self.node.shared.core);
-            core.unmonitor(id);
+            core.unmonitor(id, now);
             lock(&self.node.shared.reg).monitors.remove(&id);
             drop(core);
             self.node.shared.wake.wake();
@@ -136,8 +137,9 @@ impl Node {
     /// ```
     #[doc(alias = "monitor")]
     pub fn mon(&self, port: &PortId, f: impl FnOnce(Reason) + Send + 'static) -> MonitorGuard {
+        let now = self.now();
         let mut core = lock(&self.shared.core);
-        let id = core.monitor(port.as_str(), MonitorAction::Callback);
+        let id = core.monitor(port.as_str(), MonitorAction::Callback, now);
         lock(&self.shared.reg).monitors.insert(id, Box::new(f));
         drop(core);
         self.shared.wake.wake();
@@ -160,8 +162,9 @@ impl Node {
     /// ```
     #[doc(alias = "link")]
     pub fn mon_link(&self, port: &PortId, linked: &PortId) -> MonitorGuard {
-        let id = self
-            .with_core(|core| core.monitor(port.as_str(), MonitorAction::Kill(linked.to_string())));
+        let id = self.with_core(|core, now| {
+            core.monitor(port.as_str(), MonitorAction::Kill(linked.to_string()), now)
+        });
         self.guard(id)
     }
 
@@ -189,8 +192,12 @@ impl Node {
         msg: impl Serialize,
     ) -> Result<MonitorGuard, Error> {
         let msg = to_values(&msg)?;
-        let id = self.with_core(|core| {
-            core.monitor(port.as_str(), MonitorAction::Send(target.to_string(), msg))
+        let id = self.with_core(|core, now| {
+            core.monitor(
+                port.as_str(),
+                MonitorAction::Send(target.to_string(), msg),
+                now,
+            )
         });
         Ok(self.guard(id))
     }

@@ -54,8 +54,14 @@ impl Node {
     }
 
     /// Runs `f` on the core and wakes the driver to act on what it did.
-    pub(crate) fn with_core<T>(&self, f: impl FnOnce(&mut NodeCore) -> T) -> T {
-        let out = f(&mut lock(&self.shared.core));
+    /// The current time on the node's runtime clock.
+    pub(crate) fn now(&self) -> Instant {
+        (self.shared.clock)()
+    }
+
+    pub(crate) fn with_core<T>(&self, f: impl FnOnce(&mut NodeCore, Instant) -> T) -> T {
+        let now = self.now();
+        let out = f(&mut lock(&self.shared.core), now);
         self.shared.wake.wake();
         out
     }
@@ -132,7 +138,7 @@ impl Node {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn snd_values(&self, port: &PortId, msg: Vec<Value>) {
-        self.with_core(|core| core.snd(port.as_str(), msg));
+        self.with_core(|core, now| core.snd(port.as_str(), msg, now));
     }
 
     /// Kills a port, local or remote. [`Reason::normal`] is a normal kill: "kill my linked
@@ -150,7 +156,7 @@ impl Node {
     #[doc(alias = "kill")]
     pub fn kil(&self, port: &PortId, reason: impl Into<Reason>) {
         let reason = reason.into().into_vec();
-        self.with_core(|core| core.kil(port.as_str(), reason));
+        self.with_core(|core, now| core.kil(port.as_str(), reason, now));
     }
 
     /// The IDs of the nodes with an established connection.
@@ -236,7 +242,7 @@ impl Node {
     }
 
     pub(crate) fn add_timer(&self, delay: Duration, f: Box<dyn FnOnce() + Send>) -> u64 {
-        let id = lock(&self.shared.timers).add(Instant::now() + delay, f);
+        let id = lock(&self.shared.timers).add(self.now() + delay, f);
         self.shared.wake.wake();
         id
     }

@@ -103,6 +103,9 @@ impl Timers {
     }
 }
 
+/// The clock of the node's runtime: every `now` the core is given comes from it.
+pub(crate) type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 /// How handles wake the driver after changing the core.
 #[derive(Default)]
 pub(crate) struct Wake {
@@ -141,6 +144,7 @@ pub(crate) struct Shared {
     pub(crate) core: Mutex<NodeCore>,
     pub(crate) reg: Mutex<Registry>,
     pub(crate) timers: Mutex<Timers>,
+    pub(crate) clock: Clock,
     pub(crate) wake: Wake,
     pub(crate) services: Services,
     pub(crate) stopping: AtomicBool,

@@ -63,9 +63,9 @@ impl Node {
             Value::Null => Vec::new(),
             one => vec![one],
         };
-        Ok(PortId::from(
-            self.with_core(|core| core.spawn(node.as_ref(), init, args)),
-        ))
+        Ok(PortId::from(self.with_core(|core, now| {
+            core.spawn(node.as_ref(), init, args, now)
+        })))
     }
 
     /// Sends `msg` to `port` with the ID of a fresh reply port appended, and resolves with

@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use aemp_proto::conn::ConnConfig;
-use aemp_proto::node::{ConnId, NodeConfig, NodeCore, Output};
+use aemp_proto::node::{ConnId, Event, NodeConfig, NodeCore, TransportOutput};
 use aemp_proto::{DecodeLimits, Framing, Value};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
@@ -40,9 +40,9 @@ impl Pair {
         let mut b = node("b", &[], framing, now);
         let sink = b.port();
         a.handle_timeout(now);
-        let ca = std::iter::from_fn(|| a.poll_output())
+        let ca = std::iter::from_fn(|| a.poll_transport())
             .find_map(|out| match out {
-                Output::Connect { conn, .. } => Some(conn),
+                TransportOutput::Connect { conn, .. } => Some(conn),
                 _ => None,
             })
             .expect("a connects to its seed");
@@ -65,23 +65,22 @@ impl Pair {
         let mut delivered = 0;
         loop {
             let mut idle = true;
-            while let Some(out) = self.a.poll_output() {
-                if let Output::Transmit { data, .. } = out {
+            while let Some(out) = self.a.poll_transport() {
+                if let TransportOutput::Transmit { data, .. } = out {
                     idle = false;
                     self.b.conn_input(self.link.1, &data, self.now);
                 }
             }
-            while let Some(out) = self.b.poll_output() {
-                match out {
-                    Output::Transmit { data, .. } => {
-                        idle = false;
-                        self.a.conn_input(self.link.0, &data, self.now);
-                    }
-                    Output::Deliver { msg, .. } => {
-                        delivered += 1;
-                        black_box(msg);
-                    }
-                    _ => {}
+            while let Some(out) = self.b.poll_transport() {
+                if let TransportOutput::Transmit { data, .. } = out {
+                    idle = false;
+                    self.a.conn_input(self.link.0, &data, self.now);
+                }
+            }
+            while let Some(event) = self.b.poll_event() {
+                if let Event::Deliver { msg, .. } = event {
+                    delivered += 1;
+                    black_box(msg);
                 }
             }
             if idle {
@@ -125,7 +124,7 @@ fn node_path(c: &mut Criterion) {
                 message,
                 |msg| {
                     for _ in 0..BATCH {
-                        pair.a.snd(&pair.sink, msg.clone());
+                        pair.a.snd(&pair.sink, msg.clone(), pair.now);
                     }
                     assert_eq!(pair.settle(), BATCH);
                 },

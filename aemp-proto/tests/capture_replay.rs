@@ -22,9 +22,9 @@ mod capture;
 mod peer;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use aemp_proto::node::{split_port_id, MonitorAction, NodeConfig, NodeCore, Output};
+use aemp_proto::node::{split_port_id, Event, MonitorAction, NodeConfig, NodeCore};
 use aemp_proto::{Framing, Value};
 use capture::{assert_same_packets, perl_only, rust_differs, Capture, PortMap, Step};
 use peer::{node_config, pkt, s, Dial, Harness};
@@ -280,15 +280,15 @@ fn seed_role_18_two_globals_json() {
 /// node they were registered with.
 fn global_view_of_two_globals(mut r: SeedReplay) {
     use aemp_proto::node::DbQuery;
-    let keys = r.h.core.db_query(DbQuery::Keys, "aemptest");
-    let globals = r.h.core.db_query(DbQuery::Keys, "'g");
-    let nodes = r.h.core.db_query(DbQuery::Keys, "'l");
+    let keys = r.h.core.db_query(DbQuery::Keys, "aemptest", r.h.now);
+    let globals = r.h.core.db_query(DbQuery::Keys, "'g", r.h.now);
+    let nodes = r.h.core.db_query(DbQuery::Keys, "'l", r.h.now);
     r.h.run();
-    let outs = r.h.take_outputs();
+    let outs = r.h.take_events();
     let reply = |id| {
         outs.iter()
             .find_map(|o| match o {
-                Output::DbReply { id: i, result } if *i == id => Some(result.clone()),
+                Event::DbReply { id: i, result } if *i == id => Some(result.clone()),
                 _ => None,
             })
             .expect("a reply")
@@ -332,19 +332,19 @@ struct RecvApp {
     /// Spawned port name -> the spawner's port ID (the init function's first argument).
     parents: HashMap<String, String>,
     /// Everything the core handed to the application.
-    seen: Vec<Output>,
+    seen: Vec<Event>,
 }
 
 impl RecvApp {
-    fn start(core: &mut NodeCore) -> RecvApp {
+    fn start(core: &mut NodeCore, now: Instant) -> RecvApp {
         let mut ports = BTreeMap::new();
         for name in RECV_PORTS {
             let id = core.port();
-            core.db_set("aemptest", name, s(&id));
+            core.db_set("aemptest", name, s(&id), now);
             ports.insert(name.to_owned(), split_port_id(&id).1.to_owned());
         }
         let custom = format!("recv#{}", ports["p_custom"]);
-        assert!(core.db_reg("aemptest_reg", &custom, Value::Null));
+        assert!(core.db_reg("aemptest_reg", &custom, Value::Null, now));
         RecvApp {
             ports,
             parents: HashMap::new(),
@@ -361,9 +361,9 @@ impl RecvApp {
 }
 
 impl App for RecvApp {
-    fn react(&mut self, core: &mut NodeCore, out: Output) {
+    fn react(&mut self, core: &mut NodeCore, now: Instant, out: Event) {
         match &out {
-            Output::Deliver { port, msg } => {
+            Event::Deliver { port, msg } => {
                 let me = format!("recv#{port}");
                 let tag = msg.first().and_then(Value::as_str).unwrap_or("");
                 if let Some(parent) = self.parents.get(port).cloned() {
@@ -371,38 +371,39 @@ impl App for RecvApp {
                         "ping" => {
                             let mut reply = vec![s("pong"), s(&me)];
                             reply.extend(msg[1..].iter().cloned());
-                            core.snd(&parent, reply);
+                            core.snd(&parent, reply, now);
                         }
-                        "quit" => core.kil(&me, pkt(&["spawnee_quit", "asked to quit"])),
+                        "quit" => core.kil(&me, pkt(&["spawnee_quit", "asked to quit"]), now),
                         _ => {}
                     }
                 }
                 match (self.script_name(port), tag) {
                     (Some("p_custom"), "kill_me") => {
-                        core.kil(&me, pkt(&["custom_error", "reason"]))
+                        core.kil(&me, pkt(&["custom_error", "reason"]), now)
                     }
                     // The Perl handler dies; the kernel kills the port with the exception.
                     (Some("p_die"), "boom") => {
-                        core.kil(&me, pkt(&["die", "exception in rcv callback"]))
+                        core.kil(&me, pkt(&["die", "exception in rcv callback"]), now)
                     }
-                    (Some("p_normal"), "bye") => core.kil(&me, vec![]),
+                    (Some("p_normal"), "bye") => core.kil(&me, vec![], now),
                     _ => {}
                 }
             }
-            Output::Spawn { port, func, args } => {
+            Event::Spawn { port, func, args } => {
                 let me = format!("recv#{port}");
                 if func == "AEMPTest::Spawnee::init" {
                     // mon $parent; snd $parent, spawned => $SELF, @args
                     let parent = args[0].as_str().expect("parent port").to_owned();
-                    core.monitor(&parent, MonitorAction::Callback);
+                    core.monitor(&parent, MonitorAction::Callback, now);
                     let mut reply = vec![s("spawned"), s(&me)];
                     reply.extend(args[1..].iter().cloned());
-                    core.snd(&parent, reply);
+                    core.snd(&parent, reply, now);
                     self.parents.insert(port.clone(), parent);
                 } else {
                     core.kil(
                         &me,
                         vec![s("die"), s(&format!("unable to resolve function '{func}'"))],
+                        now,
                     );
                 }
             }
@@ -414,7 +415,7 @@ impl App for RecvApp {
 
 /// The application of a replayed role: what the Perl script did with the outputs.
 trait App {
-    fn react(&mut self, core: &mut NodeCore, out: Output);
+    fn react(&mut self, core: &mut NodeCore, now: Instant, out: Event);
 }
 
 /// Runs the harness and lets the application react until everything is quiet, as the
@@ -422,12 +423,12 @@ trait App {
 fn settle(h: &mut Harness, app: &mut impl App) {
     loop {
         h.run();
-        let outs = h.take_outputs();
+        let outs = h.take_events();
         if outs.is_empty() {
             return;
         }
         for out in outs {
-            app.react(&mut h.core, out);
+            app.react(&mut h.core, h.now, out);
         }
     }
 }
@@ -488,7 +489,7 @@ fn replay_recv(prefix: &str, secure: bool) -> RecvReplay {
             h.peer_framings(peer, framing_towards(&cap, *conn, "recv"));
         }
     }
-    let mut app = RecvApp::start(&mut h.core);
+    let mut app = RecvApp::start(&mut h.core, h.now);
     let mut map = PortMap::default();
     for (name, perl) in perl_recv_ports(&cap) {
         map.add(&perl, &app.ports[&name]);
@@ -519,9 +520,10 @@ fn replay_recv(prefix: &str, secure: bool) -> RecvReplay {
             let when = at(h, t);
             h.advance_to(when);
             if set {
-                h.core.db_set("aemptest_late", "late_key", late_value());
+                h.core
+                    .db_set("aemptest_late", "late_key", late_value(), h.now);
             } else {
-                h.core.db_del("aemptest_late", &["late_key".into()]);
+                h.core.db_del("aemptest_late", &["late_key".into()], h.now);
             }
             settle(h, app);
         }
@@ -594,7 +596,7 @@ impl RecvReplay {
             .seen
             .iter()
             .filter_map(|o| match o {
-                Output::Deliver { port: p, msg } if p == port => Some(msg.clone()),
+                Event::Deliver { port: p, msg } if p == port => Some(msg.clone()),
                 _ => None,
             })
             .collect()
@@ -710,16 +712,16 @@ fn check_spawn(prefix: &str) {
     // its port before the spawner's mon1 arrives, so that gets no_such_port.
     let r = recv_role(prefix, false);
     r.check(|_, _| {});
-    let spawns: Vec<&Output> = r
+    let spawns: Vec<&Event> = r
         .app
         .seen
         .iter()
-        .filter(|o| matches!(o, Output::Spawn { .. }))
+        .filter(|o| matches!(o, Event::Spawn { .. }))
         .collect();
     assert_eq!(spawns.len(), 2, "{}", r.cap.name);
     // send went away: the spawnee's monitor on its parent fired with transport_error.
     assert!(r.app.seen.iter().any(|o| matches!(o,
-        Output::MonitorFired { reason, .. } if reason.first() == Some(&s("transport_error")))));
+        Event::MonitorFired { reason, .. } if reason.first() == Some(&s("transport_error")))));
 }
 
 capture_tests!(check_spawn {
@@ -755,15 +757,15 @@ fn check_nodeport_misc(prefix: &str) {
         "{}: the snd relay",
         r.cap.name
     );
-    let calls: Vec<&Output> = r
+    let calls: Vec<&Event> = r
         .app
         .seen
         .iter()
-        .filter(|o| matches!(o, Output::Call { .. }))
+        .filter(|o| matches!(o, Event::Call { .. }))
         .collect();
     assert_eq!(
         calls,
-        [&Output::Call {
+        [&Event::Call {
             func: "AEMPTest::Spawnee::nosuch_func".into(),
             args: vec![Value::Int(1)]
         }],
@@ -808,7 +810,7 @@ fn recv_role_16_secure() {
         .app
         .seen
         .iter()
-        .any(|o| matches!(o, Output::Spawn { .. } | Output::Call { .. })));
+        .any(|o| matches!(o, Event::Spawn { .. } | Event::Call { .. })));
     assert_eq!(
         r.delivered("main"),
         vec![pkt(&["msg", "plain message still works"])]
@@ -845,14 +847,14 @@ struct SendApp {
     /// Monitors by label.
     monitors: BTreeMap<String, aemp_proto::node::MonitorId>,
     queries: Vec<(&'static str, aemp_proto::node::RequestId)>,
-    seen: Vec<Output>,
+    seen: Vec<Event>,
 }
 
 impl SendApp {
-    fn new(core: &mut NodeCore, scenario: char) -> SendApp {
+    fn new(core: &mut NodeCore, now: Instant, scenario: char) -> SendApp {
         SendApp {
             scenario,
-            watch: core.db_mon("aemptest"),
+            watch: core.db_mon("aemptest", now),
             started: false,
             recv: BTreeMap::new(),
             own: None,
@@ -863,8 +865,8 @@ impl SendApp {
         }
     }
 
-    fn mon(&mut self, core: &mut NodeCore, label: &str, port: &str) {
-        let id = core.monitor(port, MonitorAction::Callback);
+    fn mon(&mut self, core: &mut NodeCore, now: Instant, label: &str, port: &str) {
+        let id = core.monitor(port, MonitorAction::Callback, now);
         self.monitors.insert(label.to_owned(), id);
     }
 
@@ -875,7 +877,7 @@ impl SendApp {
     }
 
     /// "start scenario X": recv's ports are known.
-    fn start(&mut self, core: &mut NodeCore) {
+    fn start(&mut self, core: &mut NodeCore, now: Instant) {
         use aemp_proto::node::DbQuery;
         self.started = true;
         let main = self.recv["main"].clone();
@@ -887,39 +889,40 @@ impl SendApp {
                     ("family", DbQuery::Family, "aemptest"),
                     ("reg", DbQuery::Family, "aemptest_reg"),
                 ] {
-                    let id = core.db_query(kind, family);
+                    let id = core.db_query(kind, family, now);
                     self.queries.push((label, id));
                 }
                 for msg in hello_messages() {
-                    core.snd(&main, msg);
+                    core.snd(&main, msg, now);
                 }
             }
             'b' => {
                 for name in ["p_custom", "p_die", "p_normal", "p_victim"] {
                     let port = self.recv[name].clone();
-                    self.mon(core, name, &port);
+                    self.mon(core, now, name, &port);
                 }
-                self.mon(core, "nosuchport", "recv#nosuchport");
-                self.mon(core, "main", &main);
+                self.mon(core, now, "nosuchport", "recv#nosuchport");
+                self.mon(core, now, "main", &main);
                 let reply = self.own_port(core);
                 let custom = self.recv["p_custom"].clone();
                 core.monitor(
                     &custom,
                     MonitorAction::Send(reply, pkt(&["mon_msg_form", "extra"])),
+                    now,
                 );
             }
             'c' => {
-                self.mon(core, "main", &main);
-                self.mon(core, "recv node port", "recv");
-                core.snd(&main, pkt(&["msg", "before kill"]));
+                self.mon(core, now, "main", &main);
+                self.mon(core, now, "recv node port", "recv");
+                core.snd(&main, pkt(&["msg", "before kill"]), now);
             }
             'd' => {
                 let parent = self.own_port(core);
                 let args = vec![s(&parent), s("arg1"), map(&[("k", s("v"))])];
-                let good = core.spawn("recv", "AEMPTest::Spawnee::init", args);
-                self.mon(core, "spawned port", &good);
-                let bad = core.spawn("recv", "AEMPTest::NoSuch::init", vec![s(&parent)]);
-                self.mon(core, "bad spawn", &bad);
+                let good = core.spawn("recv", "AEMPTest::Spawnee::init", args, now);
+                self.mon(core, now, "spawned port", &good);
+                let bad = core.spawn("recv", "AEMPTest::NoSuch::init", vec![s(&parent)], now);
+                self.mon(core, now, "bad spawn", &bad);
                 self.spawned = vec![good, bad];
             }
             'f' => {
@@ -934,7 +937,7 @@ impl SendApp {
                     vec![s("devnull"), Value::Int(1), Value::Int(2)],
                     vec![s("")],
                 ] {
-                    core.snd("recv#", req);
+                    core.snd("recv#", req, now);
                 }
             }
             'g' => {
@@ -943,61 +946,64 @@ impl SendApp {
                     "recv",
                     "AEMPTest::Spawnee::init",
                     vec![s(&reply), s("arg1")],
+                    now,
                 );
-                self.mon(core, "spawned port (secure)", &spawned);
+                self.mon(core, now, "spawned port (secure)", &spawned);
                 self.spawned = vec![spawned];
                 core.snd(
                     "recv#",
                     vec![s("eval"), s("2+3"), s(&reply), s("eval_reply")],
+                    now,
                 );
-                core.snd("recv#", vec![s("time"), s(&reply), s("time_reply")]);
-                core.snd(&main, pkt(&["msg", "plain message still works"]));
+                core.snd("recv#", vec![s("time"), s(&reply), s("time_reply")], now);
+                core.snd(&main, pkt(&["msg", "plain message still works"]), now);
             }
             other => panic!("no send script for scenario {other}"),
         }
     }
 
-    fn later(&mut self, core: &mut NodeCore, what: Later) {
+    fn later(&mut self, core: &mut NodeCore, now: Instant, what: Later) {
         match what {
-            Later::Unwatch => core.db_unmon(self.watch),
+            Later::Unwatch => core.db_unmon(self.watch, now),
             Later::Kills => {
-                core.unmonitor(self.monitors["main"]);
-                core.snd(&self.recv["p_custom"], pkt(&["kill_me"]));
-                core.snd(&self.recv["p_die"], pkt(&["boom"]));
-                core.snd(&self.recv["p_normal"], pkt(&["bye"]));
+                core.unmonitor(self.monitors["main"], now);
+                core.snd(&self.recv["p_custom"], pkt(&["kill_me"]), now);
+                core.snd(&self.recv["p_die"], pkt(&["boom"]), now);
+                core.snd(&self.recv["p_normal"], pkt(&["bye"]), now);
                 core.kil(
                     &self.recv["p_victim"],
                     pkt(&["remote_reason", "killed by send"]),
+                    now,
                 );
-                core.snd("recv#nosuchport", pkt(&["into the void"]));
+                core.snd("recv#nosuchport", pkt(&["into the void"]), now);
             }
             Later::AfterDown => {
                 let main = self.recv["main"].clone();
-                core.snd(&main, pkt(&["msg", "after kill"]));
-                self.mon(core, "main (after down, re-monitor)", &main);
+                core.snd(&main, pkt(&["msg", "after kill"]), now);
+                self.mon(core, now, "main (after down, re-monitor)", &main);
             }
         }
     }
 }
 
 impl App for SendApp {
-    fn react(&mut self, core: &mut NodeCore, out: Output) {
+    fn react(&mut self, core: &mut NodeCore, now: Instant, out: Event) {
         match &out {
-            Output::DbChange(c)
+            Event::DbChange(c)
                 if c.watch == self.watch && !self.started && !c.entries.is_empty() =>
             {
                 for (k, v) in &c.entries {
                     self.recv.insert(k.clone(), v.as_str().unwrap().to_owned());
                 }
-                self.start(core);
+                self.start(core, now);
             }
-            Output::Deliver { port, msg } if Some(port) == self.own.as_ref() => {
+            Event::Deliver { port, msg } if Some(port) == self.own.as_ref() => {
                 let spawned = self.spawned.first().cloned();
                 match (self.scenario, msg.first().and_then(Value::as_str), spawned) {
                     ('d', Some("spawned"), Some(sp)) => {
-                        core.snd(&sp, vec![s("ping"), s("p1"), Value::Int(42)])
+                        core.snd(&sp, vec![s("ping"), s("p1"), Value::Int(42)], now)
                     }
-                    ('d', Some("pong"), Some(sp)) => core.snd(&sp, pkt(&["quit"])),
+                    ('d', Some("pong"), Some(sp)) => core.snd(&sp, pkt(&["quit"]), now),
                     _ => {}
                 }
             }
@@ -1014,7 +1020,7 @@ impl SendApp {
             .iter()
             .filter_map(|(label, id)| {
                 self.seen.iter().find_map(|o| match o {
-                    Output::MonitorFired { id: i, reason } if i == id => {
+                    Event::MonitorFired { id: i, reason } if i == id => {
                         Some((label.clone(), reason.clone()))
                     }
                     _ => None,
@@ -1028,7 +1034,7 @@ impl SendApp {
         self.seen
             .iter()
             .filter_map(|o| match o {
-                Output::Deliver { port, msg } if Some(port) == self.own.as_ref() => {
+                Event::Deliver { port, msg } if Some(port) == self.own.as_ref() => {
                     Some(msg.clone())
                 }
                 _ => None,
@@ -1087,7 +1093,7 @@ fn replay_send(prefix: &str, scenario: char) -> SendReplay {
             h.peer_framings(peer, framing_towards(&cap, *conn, "send"));
         }
     }
-    let mut app = SendApp::new(&mut h.core, scenario);
+    let mut app = SendApp::new(&mut h.core, h.now, scenario);
     let mut later: Vec<(f64, Later)> = match scenario {
         'a' => vec![(
             time_of(&cap, "send", "seed", 0, |p| p.get(1) == Some(&s("g_mon0"))),
@@ -1115,7 +1121,7 @@ fn replay_send(prefix: &str, scenario: char) -> SendReplay {
             later.pop();
             let when = at(&h, t);
             h.advance_to(when);
-            app.later(&mut h.core, what);
+            app.later(&mut h.core, h.now, what);
             settle(&mut h, &mut app);
         }
         let when = at(&h, step.t);
@@ -1253,7 +1259,7 @@ impl SendReplay {
             .iter()
             .find_map(|o| match o {
                 // Lists in Perl's hash order, sorted as the Perl script logged them.
-                Output::DbReply { id: i, result } if *i == id => match capture::canon(result) {
+                Event::DbReply { id: i, result } if *i == id => match capture::canon(result) {
                     Value::Array(mut a) => {
                         a.sort_by_key(|v| v.to_string());
                         Some(Value::Array(a))
@@ -1359,7 +1365,7 @@ fn check_send_nodedown(prefix: &str) {
         .seen
         .iter()
         .filter_map(|o| match o {
-            Output::DbChange(c) => Some(c),
+            Event::DbChange(c) => Some(c),
             _ => None,
         })
         .next_back()

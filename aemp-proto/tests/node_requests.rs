@@ -7,7 +7,7 @@ mod peer;
 
 use std::time::Duration;
 
-use aemp_proto::node::{split_port_id, DbQuery, MonitorAction, MonitorId, Output};
+use aemp_proto::node::{split_port_id, DbQuery, Event, MonitorAction, MonitorId};
 use aemp_proto::Value;
 use peer::{node_config, pkt, s, Dial, Harness};
 
@@ -24,8 +24,8 @@ fn fixture_with(tweak: impl FnOnce(&mut aemp_proto::node::NodeConfig)) -> (Harne
     let send = h.connect_peer("send");
     assert!(h.peers[send].is_open(), "handshake with the scripted peer");
     assert_eq!(
-        h.take_outputs(),
-        vec![Output::NodeUp {
+        h.take_events(),
+        vec![Event::NodeUp {
             node: "send".into()
         }]
     );
@@ -57,13 +57,13 @@ fn with(mut packet: Vec<Value>, extra: Vec<Value>) -> Vec<Value> {
 }
 
 /// A monitor firing with `reason`.
-fn monitor_fired(id: MonitorId, reason: Vec<Value>) -> Output {
-    Output::MonitorFired { id, reason }
+fn monitor_fired(id: MonitorId, reason: Vec<Value>) -> Event {
+    Event::MonitorFired { id, reason }
 }
 
 /// A message for the local port `port`.
-fn deliver(port: impl Into<String>, msg: Vec<Value>) -> Output {
-    Output::Deliver {
+fn deliver(port: impl Into<String>, msg: Vec<Value>) -> Event {
+    Event::Deliver {
         port: port.into(),
         msg,
     }
@@ -73,13 +73,13 @@ fn deliver(port: impl Into<String>, msg: Vec<Value>) -> Output {
 fn assert_ignored(packet: Vec<Value>) {
     let (mut h, send) = fixture();
     h.send(send, packet);
-    assert!(h.take_outputs().is_empty());
+    assert!(h.take_events().is_empty());
     assert!(h.take(send).is_empty());
 }
 
-fn port_died(outputs: &[Output], name: &str) -> Option<Vec<Value>> {
+fn port_died(outputs: &[Event], name: &str) -> Option<Vec<Value>> {
     outputs.iter().find_map(|o| match o {
-        Output::PortDied { port, reason } if port == name => Some(reason.clone()),
+        Event::PortDied { port, reason } if port == name => Some(reason.clone()),
         _ => None,
     })
 }
@@ -93,14 +93,14 @@ fn mon1_on_a_port_then_kill_with_reason_sends_kil0_with_that_reason() {
     let (id, name) = port(&mut h);
     h.send(send, pkt(&["", "mon1", &name]));
     assert!(h.take(send).is_empty(), "mon1 on a live port has no answer");
-    h.core.kil(&id, pkt(&["custom_error", "reason"]));
+    h.core.kil(&id, pkt(&["custom_error", "reason"]), h.now);
     h.run();
     assert_eq!(
         h.take(send),
         vec![pkt(&["", "kil0", &name, "custom_error", "reason"])]
     );
     assert_eq!(
-        port_died(&h.take_outputs(), &name),
+        port_died(&h.take_events(), &name),
         Some(pkt(&["custom_error", "reason"]))
     );
 }
@@ -111,7 +111,7 @@ fn mon1_then_normal_kill_sends_kil0_without_reason() {
     let (id, name) = port(&mut h);
     h.send(send, pkt(&["", "mon1", &name]));
     h.send(send, pkt(&["", "mon1", &name]));
-    h.core.kil(&id, vec![]);
+    h.core.kil(&id, vec![], h.now);
     h.run();
     // Capture 02: `["", "kil0", P]` with nothing after the port name; a repeated mon1 from
     // the same node does not double it.
@@ -139,7 +139,7 @@ fn mon1_on_a_missing_port_answers_no_such_port_at_once() {
 fn mon1_on_a_port_that_already_died_answers_no_such_port() {
     let (mut h, send) = fixture();
     let (id, name) = port(&mut h);
-    h.core.kil(&id, vec![]);
+    h.core.kil(&id, vec![], h.now);
     h.send(send, pkt(&["", "mon1", &name]));
     assert_eq!(
         h.take(send),
@@ -160,10 +160,10 @@ fn mon0_cancels_the_remote_monitor() {
     let (id, name) = port(&mut h);
     h.send(send, pkt(&["", "mon1", &name]));
     h.send(send, pkt(&["", "mon0", &name]));
-    h.core.kil(&id, pkt(&["custom_error", "reason"]));
+    h.core.kil(&id, pkt(&["custom_error", "reason"]), h.now);
     h.run();
     assert!(h.take(send).is_empty(), "no kil0 after mon0");
-    assert!(port_died(&h.take_outputs(), &name).is_some());
+    assert!(port_died(&h.take_events(), &name).is_some());
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn mon0_for_an_unknown_port_is_harmless() {
     h.send(send, pkt(&["", "mon0", "nosuchport"]));
     let (id, name) = port(&mut h);
     h.send(send, pkt(&["", "mon1", &name]));
-    h.core.kil(&id, vec![]);
+    h.core.kil(&id, vec![], h.now);
     h.run();
     assert_eq!(h.take(send), vec![pkt(&["", "kil0", &name])]);
 }
@@ -183,9 +183,15 @@ fn mon0_for_an_unknown_port_is_harmless() {
 #[test]
 fn kil0_fires_our_monitors_on_that_remote_port_with_the_reason() {
     let (mut h, send) = fixture();
-    let a = h.core.monitor("send#victim", MonitorAction::Callback);
-    let b = h.core.monitor("send#victim", MonitorAction::Callback);
-    let other = h.core.monitor("send#bystander", MonitorAction::Callback);
+    let a = h
+        .core
+        .monitor("send#victim", MonitorAction::Callback, h.now);
+    let b = h
+        .core
+        .monitor("send#victim", MonitorAction::Callback, h.now);
+    let other = h
+        .core
+        .monitor("send#bystander", MonitorAction::Callback, h.now);
     h.run();
     assert_eq!(
         h.take(send),
@@ -199,14 +205,14 @@ fn kil0_fires_our_monitors_on_that_remote_port_with_the_reason() {
         pkt(&["", "kil0", "victim", "remote_reason", "killed by send"]),
     );
     let reason = pkt(&["remote_reason", "killed by send"]);
-    let outs = h.take_outputs();
+    let outs = h.take_events();
     assert!(outs.contains(&monitor_fired(a, reason.clone())));
     assert!(outs.contains(&monitor_fired(b, reason)));
     assert_eq!(outs.len(), 2, "{outs:?}");
     assert_eq!(h.core.monitor_count(), 1, "the bystander monitor is left");
     // Perl forgets the monitors when kil0 arrives, so nothing goes back on the wire.
     assert!(h.take(send).is_empty());
-    h.core.unmonitor(other);
+    h.core.unmonitor(other, h.now);
     h.run();
     assert_eq!(h.take(send), vec![pkt(&["", "mon0", "bystander"])]);
 }
@@ -220,14 +226,14 @@ fn kil0_for_a_port_we_do_not_monitor_is_ignored() {
 fn kil1_kills_our_port_and_its_local_monitors_fire_with_the_reason() {
     let (mut h, send) = fixture();
     let (id, name) = port(&mut h);
-    let m = h.core.monitor(&id, MonitorAction::Callback);
+    let m = h.core.monitor(&id, MonitorAction::Callback, h.now);
     h.send(send, pkt(&["", "mon1", &name]));
     h.send(
         send,
         pkt(&["", "kil1", &name, "remote_reason", "killed by send"]),
     );
     let reason = pkt(&["remote_reason", "killed by send"]);
-    let outs = h.take_outputs();
+    let outs = h.take_events();
     assert!(outs.contains(&monitor_fired(m, reason.clone())));
     assert_eq!(port_died(&outs, &name), Some(reason));
     assert!(!h.core.port_exists(&name));
@@ -242,9 +248,9 @@ fn kil1_kills_our_port_and_its_local_monitors_fire_with_the_reason() {
 fn kil1_without_reason_is_a_normal_kill() {
     let (mut h, send) = fixture();
     let (id, name) = port(&mut h);
-    let m = h.core.monitor(&id, MonitorAction::Callback);
+    let m = h.core.monitor(&id, MonitorAction::Callback, h.now);
     h.send(send, pkt(&["", "kil1", &name]));
-    let outs = h.take_outputs();
+    let outs = h.take_events();
     assert!(outs.contains(&monitor_fired(m, vec![])));
     assert_eq!(port_died(&outs, &name), Some(vec![]));
 }
@@ -257,8 +263,11 @@ fn kil1_for_a_missing_port_is_ignored() {
 #[test]
 fn kil_of_a_remote_port_sends_kil1() {
     let (mut h, send) = fixture();
-    h.core
-        .kil("send#victim", pkt(&["remote_reason", "killed by recv"]));
+    h.core.kil(
+        "send#victim",
+        pkt(&["remote_reason", "killed by recv"]),
+        h.now,
+    );
     h.run();
     assert_eq!(
         h.take(send),
@@ -281,7 +290,7 @@ fn snd_relays_to_a_local_port() {
     let (id, name) = port(&mut h);
     h.send(send, pkt(&["", "snd", &id, "relayed via snd_on"]));
     assert_eq!(
-        h.take_outputs(),
+        h.take_events(),
         vec![deliver(name, pkt(&["relayed via snd_on"]))]
     );
 }
@@ -369,7 +378,7 @@ fn devnull_empty_tag_and_keepalive_are_ignored() {
     h.send(send, pkt(&[""]));
     h.send(send, vec![]);
     assert!(h.take(send).is_empty());
-    assert!(h.take_outputs().is_empty());
+    assert!(h.take_events().is_empty());
     assert_eq!(h.core.stats(), before);
     assert!(h.peers[send].is_open());
 }
@@ -391,14 +400,14 @@ fn eval_is_answered_with_not_supported() {
     );
     h.send(send, pkt(&["", "eval", "2+3"]));
     assert!(h.take(send).is_empty(), "no reply port, no answer");
-    assert!(h.take_outputs().is_empty(), "nothing is executed");
+    assert!(h.take_events().is_empty(), "nothing is executed");
 }
 
 #[test]
 fn eval_of_up_nodes_answers_like_aemp_trace_expects() {
     let (mut h, send) = fixture();
     let other = h.connect_peer("other");
-    h.take_outputs();
+    h.take_events();
     h.send(
         send,
         pkt(&[
@@ -427,8 +436,8 @@ fn a_named_function_becomes_a_call_output() {
         vec![s(""), s("AEMPTest::Spawnee::nosuch_func"), Value::Int(1)],
     );
     assert_eq!(
-        h.take_outputs(),
-        vec![Output::Call {
+        h.take_events(),
+        vec![Event::Call {
             func: "AEMPTest::Spawnee::nosuch_func".into(),
             args: vec![Value::Int(1)]
         }]
@@ -454,8 +463,8 @@ fn spawn_creates_the_named_port_and_asks_for_the_init_function() {
     );
     assert!(h.core.port_exists("fuwc8KyWmUd"));
     assert_eq!(
-        h.take_outputs(),
-        vec![Output::Spawn {
+        h.take_events(),
+        vec![Event::Spawn {
             port: "fuwc8KyWmUd".into(),
             func: "AEMPTest::Spawnee::init".into(),
             args: vec![s("send#bSoToYziqc"), s("arg1"), args]
@@ -468,14 +477,17 @@ fn spawn_creates_the_named_port_and_asks_for_the_init_function() {
         vec![s("fuwc8KyWmUd"), s("ping"), s("p1"), Value::Int(42)],
     );
     assert_eq!(
-        h.take_outputs(),
+        h.take_events(),
         vec![deliver(
             "fuwc8KyWmUd",
             vec![s("ping"), s("p1"), Value::Int(42)]
         )]
     );
-    h.core
-        .kil("recv#fuwc8KyWmUd", pkt(&["spawnee_quit", "asked to quit"]));
+    h.core.kil(
+        "recv#fuwc8KyWmUd",
+        pkt(&["spawnee_quit", "asked to quit"]),
+        h.now,
+    );
     h.run();
     assert_eq!(
         h.take(send),
@@ -497,7 +509,7 @@ fn spawn_of_an_existing_port_name_is_ignored() {
         send,
         pkt(&["", "AnyEvent::MP::_spawn", &name, "AEMPTest::Spawnee::init"]),
     );
-    assert!(h.take_outputs().is_empty());
+    assert!(h.take_events().is_empty());
 }
 
 #[test]
@@ -555,7 +567,7 @@ fn secure_mode_refuses_spawn_eval_and_calls_but_not_the_rest() {
         ]
     );
     assert_eq!(
-        h.take_outputs(),
+        h.take_events(),
         vec![deliver(main, pkt(&["msg", "plain message still works"]))]
     );
 }
@@ -567,7 +579,7 @@ fn secure_mode_refuses_spawn_eval_and_calls_but_not_the_rest() {
 fn a_message_to_a_missing_port_is_dropped() {
     let (mut h, send) = fixture();
     h.send(send, pkt(&["nosuchport", "into the void"]));
-    assert!(h.take_outputs().is_empty());
+    assert!(h.take_events().is_empty());
     assert!(h.take(send).is_empty());
     assert!(h.peers[send].is_open(), "the connection stays up");
 }
@@ -580,12 +592,12 @@ fn a_packet_with_a_non_string_port_name_is_ignored() {
     h.send(send, vec![Value::Null, s("x")]);
     h.send(send, vec![Value::Array(vec![s(&name)]), s("x")]);
     h.send(send, vec![map(&[("a", Value::Int(1))])]);
-    assert!(h.take_outputs().is_empty());
+    assert!(h.take_events().is_empty());
     assert!(h.take(send).is_empty());
     assert!(h.peers[send].is_open(), "the connection stays up");
     h.send(send, pkt(&[&name, "still", "works"]));
     assert_eq!(
-        h.take_outputs(),
+        h.take_events(),
         vec![deliver(name, pkt(&["still", "works"]))]
     );
 }
@@ -615,7 +627,7 @@ fn messages_arrive_in_order_with_their_values() {
             .send(&pkt(&[&name, "msg", &n, &format!("hello {n}")]));
     }
     h.send(send, complex.clone());
-    let outs = h.take_outputs();
+    let outs = h.take_events();
     assert_eq!(outs.len(), 6);
     for (i, out) in outs.iter().take(5).enumerate() {
         let n = (i + 1).to_string();
@@ -634,14 +646,14 @@ fn messages_arrive_in_order_with_their_values() {
 fn callback_monitor_on_a_local_port_fires_once() {
     let (mut h, _) = fixture();
     let (id, _) = port(&mut h);
-    let m = h.core.monitor(&id, MonitorAction::Callback);
-    h.core.kil(&id, pkt(&["oops"]));
-    h.core.kil(&id, pkt(&["again"]));
+    let m = h.core.monitor(&id, MonitorAction::Callback, h.now);
+    h.core.kil(&id, pkt(&["oops"]), h.now);
+    h.core.kil(&id, pkt(&["again"]), h.now);
     h.run();
     let fired: Vec<_> = h
-        .take_outputs()
+        .take_events()
         .into_iter()
-        .filter(|o| matches!(o, Output::MonitorFired { .. }))
+        .filter(|o| matches!(o, Event::MonitorFired { .. }))
         .collect();
     assert_eq!(fired, vec![monitor_fired(m, pkt(&["oops"]))]);
     assert_eq!(h.core.monitor_count(), 0);
@@ -650,10 +662,10 @@ fn callback_monitor_on_a_local_port_fires_once() {
 #[test]
 fn monitoring_a_missing_local_port_fires_no_such_port_at_once() {
     let (mut h, _) = fixture();
-    let m = h.core.monitor("recv#gone", MonitorAction::Callback);
+    let m = h.core.monitor("recv#gone", MonitorAction::Callback, h.now);
     h.run();
     assert_eq!(
-        h.take_outputs(),
+        h.take_events(),
         vec![monitor_fired(
             m,
             pkt(&[
@@ -670,18 +682,18 @@ fn kill_action_kills_the_linked_port_only_on_abnormal_death() {
     let (mut h, send) = fixture();
     let (a, a_name) = port(&mut h);
     let (b, b_name) = port(&mut h);
-    h.core.monitor(&a, MonitorAction::Kill(b.clone()));
-    h.core.kil(&a, vec![]);
+    h.core.monitor(&a, MonitorAction::Kill(b.clone()), h.now);
+    h.core.kil(&a, vec![], h.now);
     h.run();
     assert!(h.core.port_exists(&b_name), "a normal kill does nothing");
     assert_eq!(h.core.monitor_count(), 0, "but the monitor is used up");
 
     let (c, _) = port(&mut h);
-    h.core.monitor(&c, MonitorAction::Kill(b.clone()));
+    h.core.monitor(&c, MonitorAction::Kill(b.clone()), h.now);
     h.send(send, pkt(&["", "mon1", &b_name]));
-    h.core.kil(&c, pkt(&["custom_error", "reason"]));
+    h.core.kil(&c, pkt(&["custom_error", "reason"]), h.now);
     h.run();
-    let outs = h.take_outputs();
+    let outs = h.take_events();
     assert_eq!(port_died(&outs, &a_name), Some(vec![]));
     assert_eq!(
         port_died(&outs, &b_name),
@@ -698,8 +710,10 @@ fn kill_action_kills_the_linked_port_only_on_abnormal_death() {
 fn kill_action_on_a_remote_port_links_through_kil0() {
     let (mut h, send) = fixture();
     let (b, b_name) = port(&mut h);
-    h.core.monitor("send#x", MonitorAction::Kill(b.clone()));
-    h.core.monitor("send#y", MonitorAction::Kill(b.clone()));
+    h.core
+        .monitor("send#x", MonitorAction::Kill(b.clone()), h.now);
+    h.core
+        .monitor("send#y", MonitorAction::Kill(b.clone()), h.now);
     h.run();
     h.take(send);
     h.send(send, pkt(&["", "kil0", "x"]));
@@ -709,7 +723,7 @@ fn kill_action_on_a_remote_port_links_through_kil0() {
         pkt(&["", "kil0", "y", "die", "exception in rcv callback"]),
     );
     assert_eq!(
-        port_died(&h.take_outputs(), &b_name),
+        port_died(&h.take_events(), &b_name),
         Some(pkt(&["die", "exception in rcv callback"]))
     );
 }
@@ -719,8 +733,8 @@ fn kill_action_can_kill_a_remote_port() {
     let (mut h, send) = fixture();
     let (a, _) = port(&mut h);
     h.core
-        .monitor(&a, MonitorAction::Kill("send#partner".into()));
-    h.core.kil(&a, pkt(&["custom_error", "reason"]));
+        .monitor(&a, MonitorAction::Kill("send#partner".into()), h.now);
+    h.core.kil(&a, pkt(&["custom_error", "reason"]), h.now);
     h.run();
     assert_eq!(
         h.take(send),
@@ -735,11 +749,13 @@ fn send_action_sends_the_message_with_the_reason_appended() {
     h.core.monitor(
         "send#p_custom",
         MonitorAction::Send("send#VFSLsUmr8b".into(), pkt(&["mon_msg_form", "extra"])),
+        h.now,
     );
     let (a, _) = port(&mut h);
     h.core.monitor(
         &a,
         MonitorAction::Send("send#VFSLsUmr8b".into(), pkt(&["local_form"])),
+        h.now,
     );
     h.run();
     assert_eq!(h.take(send), vec![pkt(&["", "mon1", "p_custom"])]);
@@ -747,7 +763,7 @@ fn send_action_sends_the_message_with_the_reason_appended() {
         send,
         pkt(&["", "kil0", "p_custom", "custom_error", "reason"]),
     );
-    h.core.kil(&a, vec![]);
+    h.core.kil(&a, vec![], h.now);
     h.run();
     assert_eq!(
         h.take(send),
@@ -767,11 +783,11 @@ fn send_action_sends_the_message_with_the_reason_appended() {
 #[test]
 fn monitors_are_one_shot() {
     let (mut h, send) = fixture();
-    let m = h.core.monitor("send#p", MonitorAction::Callback);
+    let m = h.core.monitor("send#p", MonitorAction::Callback, h.now);
     h.run();
     h.send(send, pkt(&["", "kil0", "p", "first"]));
     h.send(send, pkt(&["", "kil0", "p", "second"]));
-    assert_eq!(h.take_outputs(), vec![monitor_fired(m, pkt(&["first"]))]);
+    assert_eq!(h.take_events(), vec![monitor_fired(m, pkt(&["first"]))]);
     assert_eq!(h.core.monitor_count(), 0);
 }
 
@@ -779,28 +795,29 @@ fn monitors_are_one_shot() {
 fn one_mon1_per_remote_port_and_mon0_when_the_last_monitor_goes() {
     let (mut h, send) = fixture();
     let (dest, _) = port(&mut h);
-    let a = h.core.monitor("send#main", MonitorAction::Callback);
+    let a = h.core.monitor("send#main", MonitorAction::Callback, h.now);
     let b = h
         .core
-        .monitor("send#main", MonitorAction::Kill(dest.clone()));
+        .monitor("send#main", MonitorAction::Kill(dest.clone()), h.now);
     let c = h.core.monitor(
         "send#main",
         MonitorAction::Send(dest.clone(), pkt(&["gone"])),
+        h.now,
     );
     h.run();
     assert_eq!(h.take(send), vec![pkt(&["", "mon1", "main"])]);
-    h.core.unmonitor(a);
-    h.core.unmonitor(b);
+    h.core.unmonitor(a, h.now);
+    h.core.unmonitor(b, h.now);
     h.run();
     assert!(h.take(send).is_empty(), "a monitor is left");
-    h.core.unmonitor(c);
-    h.core.unmonitor(c);
+    h.core.unmonitor(c, h.now);
+    h.core.unmonitor(c, h.now);
     h.run();
     assert_eq!(h.take(send), vec![pkt(&["", "mon0", "main"])]);
     assert_eq!(h.core.monitor_count(), 0);
     h.send(send, pkt(&["", "kil0", "main", "late"]));
-    assert!(h.take_outputs().is_empty(), "nothing left to fire");
-    h.core.monitor("send#main", MonitorAction::Callback);
+    assert!(h.take_events().is_empty(), "nothing left to fire");
+    h.core.monitor("send#main", MonitorAction::Callback, h.now);
     h.run();
     assert_eq!(
         h.take(send),
@@ -813,13 +830,13 @@ fn one_mon1_per_remote_port_and_mon0_when_the_last_monitor_goes() {
 fn unmonitor_of_a_local_monitor_keeps_it_from_firing() {
     let (mut h, _) = fixture();
     let (id, name) = port(&mut h);
-    let m = h.core.monitor(&id, MonitorAction::Callback);
-    h.core.unmonitor(m);
-    h.core.kil(&id, pkt(&["x"]));
+    let m = h.core.monitor(&id, MonitorAction::Callback, h.now);
+    h.core.unmonitor(m, h.now);
+    h.core.kil(&id, pkt(&["x"]), h.now);
     h.run();
     assert_eq!(
-        h.take_outputs(),
-        vec![Output::PortDied {
+        h.take_events(),
+        vec![Event::PortDied {
             port: name,
             reason: pkt(&["x"])
         }]
@@ -832,28 +849,29 @@ fn connection_loss_fires_every_monitor_of_that_node_with_transport_error() {
     let other = h.connect_peer("other");
     let (dest, dest_name) = port(&mut h);
     let (linked, linked_name) = port(&mut h);
-    let m1 = h.core.monitor("send#a", MonitorAction::Callback);
-    let m2 = h.core.monitor("send#b", MonitorAction::Callback);
+    let m1 = h.core.monitor("send#a", MonitorAction::Callback, h.now);
+    let m2 = h.core.monitor("send#b", MonitorAction::Callback, h.now);
     h.core.monitor(
         "send#b",
         MonitorAction::Send(dest.clone(), pkt(&["b_gone"])),
+        h.now,
     );
     h.core
-        .monitor("send#c", MonitorAction::Kill(linked.clone()));
-    let m_other = h.core.monitor("other#a", MonitorAction::Callback);
+        .monitor("send#c", MonitorAction::Kill(linked.clone()), h.now);
+    let m_other = h.core.monitor("other#a", MonitorAction::Callback, h.now);
     h.run();
-    h.take_outputs();
+    h.take_events();
     h.take(send);
     h.drop_peer(send, "Unexpected end-of-file");
 
-    let outs = h.take_outputs();
-    let reason = |o: &Output| match o {
-        Output::MonitorFired { reason, .. } => reason.clone(),
+    let outs = h.take_events();
+    let reason = |o: &Event| match o {
+        Event::MonitorFired { reason, .. } => reason.clone(),
         _ => unreachable!(),
     };
     let fired: Vec<_> = outs
         .iter()
-        .filter(|o| matches!(o, Output::MonitorFired { .. }))
+        .filter(|o| matches!(o, Event::MonitorFired { .. }))
         .collect();
     assert_eq!(fired.len(), 2, "{outs:?}");
     for f in &fired {
@@ -866,19 +884,19 @@ fn connection_loss_fires_every_monitor_of_that_node_with_transport_error() {
     let ids: Vec<_> = fired
         .iter()
         .map(|o| match o {
-            Output::MonitorFired { id, .. } => *id,
+            Event::MonitorFired { id, .. } => *id,
             _ => unreachable!(),
         })
         .collect();
     assert!(ids.contains(&m1) && ids.contains(&m2));
     let text = reason(fired[0]);
     let delivered = outs.iter().find_map(|o| match o {
-        Output::Deliver { port, msg } if *port == dest_name => Some(msg.clone()),
+        Event::Deliver { port, msg } if *port == dest_name => Some(msg.clone()),
         _ => None,
     });
     assert_eq!(delivered, Some(with(pkt(&["b_gone"]), text.clone())));
     assert_eq!(port_died(&outs, &linked_name), Some(text));
-    assert!(outs.contains(&Output::NodeDown {
+    assert!(outs.contains(&Event::NodeDown {
         node: "send".into(),
         reason: reason(fired[0]),
     }));
@@ -889,7 +907,7 @@ fn connection_loss_fires_every_monitor_of_that_node_with_transport_error() {
     );
     assert!(!outs
         .iter()
-        .any(|o| matches!(o, Output::MonitorFired { id, .. } if *id == m_other)));
+        .any(|o| matches!(o, Event::MonitorFired { id, .. } if *id == m_other)));
     assert!(h.peers[other].is_open());
 }
 
@@ -898,19 +916,19 @@ fn monitoring_a_node_port_sends_no_mon1_and_fires_on_connection_loss() {
     let (mut h, send) = fixture();
     // Capture 03: `mon 'recv'` (the node port) puts nothing on the wire; only the
     // connection loss fires it.
-    let by_name = h.core.monitor("send", MonitorAction::Callback);
-    let by_id = h.core.monitor("send#", MonitorAction::Callback);
-    let gone = h.core.monitor("send#", MonitorAction::Callback);
-    h.core.unmonitor(gone);
+    let by_name = h.core.monitor("send", MonitorAction::Callback, h.now);
+    let by_id = h.core.monitor("send#", MonitorAction::Callback, h.now);
+    let gone = h.core.monitor("send#", MonitorAction::Callback, h.now);
+    h.core.unmonitor(gone, h.now);
     h.run();
     assert!(h.take(send).is_empty(), "no mon1/mon0 for the node port");
-    assert!(h.take_outputs().is_empty(), "nothing fired yet");
+    assert!(h.take_events().is_empty(), "nothing fired yet");
     h.drop_peer(send, "Unexpected end-of-file");
     let fired: Vec<_> = h
-        .take_outputs()
+        .take_events()
         .into_iter()
         .filter_map(|o| match o {
-            Output::MonitorFired { id, reason } => Some((id, reason[..2].to_vec())),
+            Event::MonitorFired { id, reason } => Some((id, reason[..2].to_vec())),
             _ => None,
         })
         .collect();
@@ -924,18 +942,18 @@ fn a_failed_connection_attempt_discards_the_queue_and_fires_monitors() {
     cfg.monitor_timeout = Duration::from_secs(5);
     cfg.connect_interval = Duration::from_secs(1);
     let mut h = Harness::new(cfg);
-    h.core.become_global();
+    h.core.become_global(h.now);
     h.core
-        .db_set("'l", "far", Value::Array(vec![s("10.0.0.9:4040")]));
+        .db_set("'l", "far", Value::Array(vec![s("10.0.0.9:4040")]), h.now);
     h.on_dial("10.0.0.9:4040", Dial::Refused);
-    let m = h.core.monitor("far#p", MonitorAction::Callback);
-    h.core.snd("far#p", pkt(&["lost 1"]));
-    h.core.snd("far#p", pkt(&["lost 2"]));
+    let m = h.core.monitor("far#p", MonitorAction::Callback, h.now);
+    h.core.snd("far#p", pkt(&["lost 1"]), h.now);
+    h.core.snd("far#p", pkt(&["lost 2"]), h.now);
     h.run();
     assert_eq!(h.core.stats().queued_packets, 3, "mon1 and two messages");
     h.advance(Duration::from_secs(6));
     assert!(h.dialled.len() >= 2, "it retried: {:?}", h.dialled);
-    let outs = h.take_outputs();
+    let outs = h.take_events();
     assert_eq!(
         outs,
         vec![monitor_fired(
@@ -948,7 +966,7 @@ fn a_failed_connection_attempt_discards_the_queue_and_fires_monitors() {
 
     // When the node is reachable later, none of the old packets arrive.
     h.on_dial("10.0.0.9:4040", Dial::Peer("far".into()));
-    h.core.snd("far#p", pkt(&["fresh"]));
+    h.core.snd("far#p", pkt(&["fresh"]), h.now);
     h.advance(Duration::from_millis(10));
     let far = h.peer_of("far").expect("connected");
     assert_eq!(
@@ -962,13 +980,13 @@ fn queued_packets_go_out_in_order_once_connected() {
     let mut cfg = node_config("recv");
     cfg.connect_interval = Duration::from_secs(1);
     let mut h = Harness::new(cfg);
-    h.core.become_global();
+    h.core.become_global(h.now);
     h.core
-        .db_set("'l", "far", Value::Array(vec![s("10.0.0.9:4040")]));
+        .db_set("'l", "far", Value::Array(vec![s("10.0.0.9:4040")]), h.now);
     h.on_dial("10.0.0.9:4040", Dial::Peer("far".into()));
-    h.core.monitor("far#p", MonitorAction::Callback);
+    h.core.monitor("far#p", MonitorAction::Callback, h.now);
     for n in 1..=3 {
-        h.core.snd("far#p", pkt(&["msg", &n.to_string()]));
+        h.core.snd("far#p", pkt(&["msg", &n.to_string()]), h.now);
     }
     h.advance(Duration::from_millis(10));
     let far = h.peer_of("far").expect("connected");
@@ -991,11 +1009,12 @@ fn an_unmonitored_port_dying_with_a_reason_breaks_nothing() {
     let (mut h, send) = fixture();
     let (id, name) = port(&mut h);
     let (_, other) = port(&mut h);
-    h.core.kil(&id, pkt(&["die", "exception in rcv callback"]));
+    h.core
+        .kil(&id, pkt(&["die", "exception in rcv callback"]), h.now);
     h.run();
     assert_eq!(
-        h.take_outputs(),
-        vec![Output::PortDied {
+        h.take_events(),
+        vec![Event::PortDied {
             port: name.clone(),
             reason: pkt(&["die", "exception in rcv callback"])
         }]
@@ -1003,7 +1022,7 @@ fn an_unmonitored_port_dying_with_a_reason_breaks_nothing() {
     assert!(!h.core.port_exists(&name));
     assert!(h.take(send).is_empty(), "nothing on the wire");
     h.send(send, pkt(&[&other, "still alive"]));
-    assert_eq!(h.take_outputs().len(), 1);
+    assert_eq!(h.take_events().len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1015,7 +1034,7 @@ fn global_fixture() -> (Harness, usize) {
     let mut cfg = node_config("seed");
     cfg.binds = vec!["127.0.0.1:15040".into()];
     let mut h = Harness::new(cfg);
-    h.core.become_global();
+    h.core.become_global(h.now);
     let recv = h.connect_peer("recv");
     assert_eq!(h.take(recv), vec![pkt(&["", "g_global"])]);
     h.send(recv, pkt(&["", "g_slave"]));
@@ -1038,18 +1057,18 @@ fn global_fixture() -> (Harness, usize) {
         ],
     );
     assert!(h.take(recv).is_empty(), "g_slave has no answer");
-    h.take_outputs();
+    h.take_events();
     (h, recv)
 }
 
 #[test]
 fn g_slave_db_is_merged_into_the_global_database() {
     let (mut h, _) = global_fixture();
-    let id = h.core.db_query(DbQuery::Family, "aemptest");
+    let id = h.core.db_query(DbQuery::Family, "aemptest", h.now);
     h.run();
     assert_eq!(
-        h.take_outputs(),
-        vec![Output::DbReply {
+        h.take_events(),
+        vec![Event::DbReply {
             id,
             result: map(&[
                 ("main", s("recv#SRKjqiECHb")),
@@ -1195,7 +1214,7 @@ fn g_mon1_answers_g_chg1_and_later_changes_come_as_g_chg2() {
             list(&["p_custom"]),
         ],
     );
-    h.core.db_set("aemptest", "seedkey", Value::Int(1));
+    h.core.db_set("aemptest", "seedkey", Value::Int(1), h.now);
     h.run();
     assert_eq!(
         h.take(send),
@@ -1226,7 +1245,7 @@ fn g_mon1_answers_g_chg1_and_later_changes_come_as_g_chg2() {
     assert!(h.take(recv).is_empty(), "recv does not watch");
 
     h.send(send, pkt(&["", "g_mon0", "aemptest"]));
-    h.core.db_del("aemptest", &["seedkey".into()]);
+    h.core.db_del("aemptest", &["seedkey".into()], h.now);
     h.run();
     assert!(h.take(send).is_empty(), "no changes after g_mon0");
 }
@@ -1239,9 +1258,9 @@ fn slave_disconnect_deletes_its_entries_and_tells_watchers() {
     h.send(send, pkt(&["", "g_mon1", "aemptest"]));
     h.send(send, pkt(&["", "g_mon1", "'l"]));
     h.take(send);
-    let w = h.core.db_mon("aemptest");
+    let w = h.core.db_mon("aemptest", h.now);
     h.run();
-    h.take_outputs();
+    h.take_events();
 
     h.drop_peer(recv, "Unexpected end-of-file");
     let mut got = h.take(send);
@@ -1260,19 +1279,19 @@ fn slave_disconnect_deletes_its_entries_and_tells_watchers() {
             ],
         ]
     );
-    let outs = h.take_outputs();
+    let outs = h.take_events();
     assert!(outs.iter().any(|o| matches!(o,
-        Output::DbChange(c) if c.watch == w && c.entries.is_empty() && c.deleted == ["main", "p_custom"])));
+        Event::DbChange(c) if c.watch == w && c.entries.is_empty() && c.deleted == ["main", "p_custom"])));
     h.send(send, pkt(&["", "g_find", "recv"]));
     assert_eq!(
         h.take(send),
         vec![vec![s(""), s("g_found"), s("recv"), Value::Null]]
     );
-    let id = h.core.db_query(DbQuery::Keys, "aemptest_reg");
+    let id = h.core.db_query(DbQuery::Keys, "aemptest_reg", h.now);
     h.run();
     assert_eq!(
-        h.take_outputs(),
-        vec![Output::DbReply {
+        h.take_events(),
+        vec![Event::DbReply {
             id,
             result: Value::Array(vec![])
         }]
@@ -1288,9 +1307,9 @@ fn a_slave_core_talks_to_its_master_like_a_perl_slave() {
     h.on_dial("127.0.0.1:15040", Dial::Peer("seed".into()));
     let (_, main) = port(&mut h);
     let main_id = format!("recv#{main}");
-    h.core.db_set("aemptest", "main", s(&main_id));
-    let w = h.core.db_mon("aemptest");
-    let q = h.core.db_query(DbQuery::Keys, "aemptest");
+    h.core.db_set("aemptest", "main", s(&main_id), h.now);
+    let w = h.core.db_mon("aemptest", h.now);
+    let q = h.core.db_query(DbQuery::Keys, "aemptest", h.now);
     h.advance(Duration::from_millis(1));
     let seed = h.peer_of("seed").expect("dialled the seed");
     assert_eq!(h.take(seed), vec![pkt(&["", "g_slave"])]);
@@ -1325,16 +1344,17 @@ fn a_slave_core_talks_to_its_master_like_a_perl_slave() {
             map(&[("main", s(&main_id)), ("other", s("send#x"))]),
         ],
     );
-    let outs = h.take_outputs();
-    assert!(outs.contains(&Output::DbReply {
+    let outs = h.take_events();
+    assert!(outs.contains(&Event::DbReply {
         id: q,
         result: list(&["main", "other"])
     }));
     assert!(outs.iter().any(|o| matches!(o,
-        Output::DbChange(c) if c.watch == w && c.added == ["main", "other"])));
-    h.core.db_set("aemptest_late", "late_key", Value::Int(1));
-    h.core.db_del("aemptest_late", &["late_key".into()]);
-    h.core.db_unmon(w);
+        Event::DbChange(c) if c.watch == w && c.added == ["main", "other"])));
+    h.core
+        .db_set("aemptest_late", "late_key", Value::Int(1), h.now);
+    h.core.db_del("aemptest_late", &["late_key".into()], h.now);
+    h.core.db_unmon(w, h.now);
     h.run();
     assert_eq!(
         h.take(seed),
@@ -1375,7 +1395,7 @@ fn dialled_master(node: &str, bind: &str) -> (Harness, usize) {
 fn slave_fixture() -> (Harness, usize) {
     let (mut h, seed) = dialled_master("send", "127.0.0.1:15043");
     assert_eq!(h.take(seed).len(), 2, "g_slave, g_slave with the database");
-    h.take_outputs();
+    h.take_events();
     (h, seed)
 }
 
@@ -1385,13 +1405,14 @@ fn g_found_null_gives_up_at_once_with_no_known_address() {
     // answers `g_find recv` with null and the monitor fires at once with "no known
     // address". No more lookups follow.
     let (mut h, seed) = slave_fixture();
-    let m = h.core.monitor("recv#main", MonitorAction::Callback);
-    h.core.snd("recv#main", pkt(&["sending to dead node"]));
+    let m = h.core.monitor("recv#main", MonitorAction::Callback, h.now);
+    h.core
+        .snd("recv#main", pkt(&["sending to dead node"]), h.now);
     h.run();
     assert_eq!(h.take(seed), vec![pkt(&["", "g_find", "recv"])]);
     h.send(seed, vec![s(""), s("g_found"), s("recv"), Value::Null]);
     assert_eq!(
-        h.take_outputs(),
+        h.take_events(),
         vec![monitor_fired(
             m,
             pkt(&["transport_error", "recv", "no known address"])
@@ -1400,7 +1421,7 @@ fn g_found_null_gives_up_at_once_with_no_known_address() {
     assert_eq!(h.core.stats().queued_packets, 0, "the queue is dropped");
     h.advance(Duration::from_secs(40));
     assert!(h.take(seed).is_empty(), "no further g_find");
-    assert!(h.take_outputs().is_empty());
+    assert!(h.take_events().is_empty());
     assert!(h.pending_connects.is_empty() && h.dialled == ["127.0.0.1:15040"]);
 }
 
@@ -1408,8 +1429,9 @@ fn g_found_null_gives_up_at_once_with_no_known_address() {
 fn g_found_with_addresses_connects_and_flushes_the_queue() {
     let (mut h, seed) = slave_fixture();
     h.on_dial("127.0.0.1:15042", Dial::Peer("recv".into()));
-    h.core.monitor("recv#main", MonitorAction::Callback);
-    h.core.snd("recv#main", pkt(&["msg", "1", "hello 1"]));
+    h.core.monitor("recv#main", MonitorAction::Callback, h.now);
+    h.core
+        .snd("recv#main", pkt(&["msg", "1", "hello 1"]), h.now);
     h.run();
     assert_eq!(h.take(seed), vec![pkt(&["", "g_find", "recv"])]);
     h.send(
@@ -1430,12 +1452,12 @@ fn g_found_with_addresses_connects_and_flushes_the_queue() {
 #[test]
 fn a_global_node_gives_up_at_once_on_a_node_without_address() {
     let mut h = Harness::new(node_config("seed"));
-    h.core.become_global();
-    let m = h.core.monitor("nobody#p", MonitorAction::Callback);
-    h.core.snd("nobody#p", pkt(&["x"]));
+    h.core.become_global(h.now);
+    let m = h.core.monitor("nobody#p", MonitorAction::Callback, h.now);
+    h.core.snd("nobody#p", pkt(&["x"]), h.now);
     h.advance(Duration::from_millis(1));
     assert_eq!(
-        h.take_outputs(),
+        h.take_events(),
         vec![monitor_fired(
             m,
             pkt(&["transport_error", "nobody", "no known address"])
@@ -1451,7 +1473,7 @@ fn a_slave_that_becomes_global_sends_its_entries_to_the_globals_it_knows() {
     // and sent seed g_global and a g_set with its entries ('g included).
     let (mut h, seed) = dialled_master("seed2", "127.0.0.1:15045");
     h.take(seed);
-    h.core.become_global();
+    h.core.become_global(h.now);
     h.run();
     assert_eq!(
         h.take(seed),

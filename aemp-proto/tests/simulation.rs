@@ -66,7 +66,7 @@ fn run_schedule(seed: u64, totals: &mut Totals) -> Vec<String> {
         let epochs = n.epochs.values().flatten();
         for e in epochs {
             totals.sent += e.sent.len();
-            totals.fired += usize::from(e.fired);
+            totals.fired += usize::from(e.fired());
         }
         totals.received += n.log.received.len();
     }
@@ -100,7 +100,7 @@ fn check_guarantee(net: &Net, seed: u64) -> Vec<String> {
                         sender.id, e.target, got, e.sent
                     ));
                 }
-                if !e.fired && got.len() != e.sent.len() {
+                if !e.fired() && got.len() != e.sent.len() {
                     violations.push(format!(
                         "seed {seed}: {} -> {}: lost {} of {} messages but the monitor never fired",
                         sender.id,
@@ -145,16 +145,17 @@ fn check_views(net: &Net, seed: u64) -> Vec<String> {
 
 /// (4) once every port is killed and every monitor and watch removed, the tables are empty.
 fn check_cleanup(net: &mut Net, seed: u64, mut t: Duration) -> Vec<String> {
+    let now = net.instant();
     for i in 0..net.nodes.len() {
         let node = &mut net.nodes[i];
         let inbox = node.inbox.clone();
         let monitors: Vec<_> = node.epochs.values().flatten().map(|e| e.monitor).collect();
         for m in monitors {
-            node.core.unmonitor(m);
+            node.core.unmonitor(m, now);
         }
-        node.core.kil(&inbox, vec![]);
+        node.core.kil(&inbox, vec![], now);
         for w in 0..1_000 {
-            node.core.db_unmon(aemp_proto::node::WatchId(w));
+            node.core.db_unmon(aemp_proto::node::WatchId(w), now);
         }
     }
     t += Duration::from_secs(30);
@@ -224,5 +225,31 @@ fn a_schedule_replays_identically() {
         assert_eq!(first, second, "seed {seed}");
         assert_eq!(v1, v2, "seed {seed}");
         assert!(first.sent > 0, "seed {seed} sent nothing");
+    }
+}
+
+/// (5) timing: a connection attempt lasts `monitor_timeout` from the call that started it,
+/// however long the node sat idle before (its clock comes with every call, not only with
+/// timeouts).
+#[test]
+fn an_idle_nodes_first_connection_attempt_lasts_monitor_timeout() {
+    for seed in 1..=100 {
+        // One node without seeds: nothing is scheduled, the node is idle.
+        let mut net = Net::new(seed, 1, 0);
+        let idle = Duration::from_millis(net.rng.gen_range(1_000..3_600_000));
+        net.run_until(idle);
+        assert_eq!(
+            net.nodes[0].core.poll_timeout(),
+            None,
+            "seed {seed}: not idle"
+        );
+        net.send_seq(0, sim::OUTSIDE);
+        net.run_until(idle + sim::MONITOR_TIMEOUT * 2);
+        let e = &net.nodes[0].epochs[&sim::OUTSIDE][0];
+        assert_eq!(
+            e.fired_at.map(|t| t - e.started),
+            Some(sim::MONITOR_TIMEOUT),
+            "seed {seed}: idle for {idle:?}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use aemp_proto::conn::ConnConfig;
-use aemp_proto::node::{NodeConfig, NodeCore, Output, TlsRole};
+use aemp_proto::node::{NodeConfig, NodeCore, TlsRole, TransportOutput};
 
 #[test]
 fn our_greeting_is_transmitted_before_start_tls() {
@@ -20,21 +20,21 @@ fn our_greeting_is_transmitted_before_start_tls() {
         b"aemp;1;peer;tls_sha3_512;cbor;tls=1.0\n~~~~~~~~~~~~~~~~~~~~~~~~\n\x16\x03\x01",
         now,
     );
-    let outs: Vec<Output> = std::iter::from_fn(|| core.poll_output()).collect();
+    let outs: Vec<TransportOutput> = std::iter::from_fn(|| core.poll_transport()).collect();
     let greeting = outs
         .iter()
-        .position(|o| matches!(o, Output::Transmit { conn, data } if *conn == c && data.starts_with(b"aemp;1;me;")))
+        .position(|o| matches!(o, TransportOutput::Transmit { conn, data } if *conn == c && data.starts_with(b"aemp;1;me;")))
         .expect("our greeting is transmitted");
     let start = outs
         .iter()
-        .position(|o| matches!(o, Output::StartTls { conn, .. } if *conn == c))
+        .position(|o| matches!(o, TransportOutput::StartTls { conn, .. } if *conn == c))
         .expect("TLS is requested");
     assert!(greeting < start, "{outs:?}");
     // Our nonce line sorts below "~~~": we are the TLS client; the bytes after the
     // nonce line are leftover for TLS.
     assert!(matches!(
         &outs[start],
-        Output::StartTls { role: TlsRole::Client, leftover, .. } if leftover == b"\x16\x03\x01"
+        TransportOutput::StartTls { role: TlsRole::Client, leftover, .. } if leftover == b"\x16\x03\x01"
     ));
     // Nothing more is transmitted until TLS is established.
     assert_eq!(outs.len(), start + 1, "{outs:?}");

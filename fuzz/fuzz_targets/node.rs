@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aemp_proto::node::{ConnId, NodeConfig, NodeCore, Output};
+use aemp_proto::node::{ConnId, NodeConfig, NodeCore, TransportOutput};
 use aemp_proto::{ConnConfig, Connection, DecodeLimits, Framing};
 use libfuzzer_sys::fuzz_target;
 
@@ -21,8 +21,9 @@ const SECRET: &[u8] = b"fuzz";
 fn shuttle(node: &mut NodeCore, conn: ConnId, peer: &mut Connection, now: Instant) {
     loop {
         let mut quiet = true;
-        while let Some(out) = node.poll_output() {
-            if let Output::Transmit { conn: c, data } = out {
+        while node.poll_event().is_some() {}
+        while let Some(out) = node.poll_transport() {
+            if let TransportOutput::Transmit { conn: c, data } = out {
                 if c == conn {
                     quiet = false;
                     peer.handle_input(&data);
@@ -50,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
     cfg.secure = setup & 2 != 0;
     let mut node = NodeCore::new(cfg, &[7; 32], now);
     if setup & 1 != 0 {
-        node.become_global();
+        node.become_global(now);
     }
     node.port();
     let conn = node.accept(now);

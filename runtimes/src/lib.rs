@@ -125,6 +125,21 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     fn sleep(&self) -> Self::Sleep;
     /// Runs `fut` to completion in the background; `name` names the thread or task.
     fn spawn(&self, name: &str, fut: BoxFuture<()>) -> io::Result<()>;
+
+    /// The runtime's clock: the time every deadline of this runtime's [`Sleep`] is measured
+    /// against. The system clock unless the runtime has its own (tokio's can be paused and
+    /// advanced in tests).
+    ///
+    /// ```
+    /// # #[cfg(feature = "async-io")] {
+    /// use aemp_runtime::{AsyncIo, Runtime};
+    /// let before = std::time::Instant::now();
+    /// assert!(AsyncIo.now() >= before);
+    /// # }
+    /// ```
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
 }
 
 /// A deadline far enough away to mean "never" for a timer that has none yet.

@@ -131,4 +131,10 @@ impl Runtime for Tokio {
         self.handle.spawn(fut);
         Ok(())
     }
+
+    /// tokio's clock, which a test may pause and advance (`tokio::time::pause`).
+    fn now(&self) -> Instant {
+        let _guard = self.handle.enter();
+        tokio::time::Instant::now().into_std()
+    }
 }

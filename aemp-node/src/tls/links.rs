@@ -1,7 +1,7 @@
 //! The TLS state of a node's connections, between the TCP transport and the core.
 //!
 //! A connection starts without TLS: bytes go between socket and core as they are. When
-//! the core asks for TLS ([`Output::StartTls`]), everything the stream delivers belongs to
+//! the core asks for TLS ([`TransportOutput::StartTls`]), everything the stream delivers belongs to
 //! TLS; bytes that arrive before the driver acts on the request are kept for the new
 //! [`TlsSession`]. From then on received bytes reach the core only decrypted, and what the
 //! core transmits after `conn_tls_established` reaches the socket only encrypted.
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::iter;
 use std::time::Instant;
 
-use aemp_proto::node::{ConnId, NodeCore, Output, TlsRole};
+use aemp_proto::node::{ConnId, NodeCore, TlsRole, TransportOutput};
 
 use super::session::TlsSession;
 use super::TlsConfig;
@@ -58,15 +58,15 @@ impl TlsLinks {
         conn: ConnId,
         bytes: &[u8],
         now: Instant,
-        outs: &mut Vec<Output>,
+        outs: &mut Vec<TransportOutput>,
     ) {
         match self.links.get_mut(&conn) {
             None => {
                 core.conn_input(conn, bytes, now);
                 let first = outs.len();
-                outs.extend(iter::from_fn(|| core.poll_output()));
+                outs.extend(iter::from_fn(|| core.poll_transport()));
                 for out in &outs[first..] {
-                    if let Output::StartTls { conn, .. } = out {
+                    if let TransportOutput::StartTls { conn, .. } = out {
                         self.links.insert(*conn, Link::Starting(Vec::new()));
                     }
                 }
@@ -77,7 +77,7 @@ impl TlsLinks {
         }
     }
 
-    /// Acts on [`Output::StartTls`]: starts the session and hands it the bytes that
+    /// Acts on [`TransportOutput::StartTls`]: starts the session and hands it the bytes that
     /// already arrived. Without a certificate the connection is closed.
     pub(crate) fn start(
         &mut self,
@@ -110,7 +110,7 @@ impl TlsLinks {
         }
     }
 
-    /// What to write to the stream for the bytes of an [`Output::Transmit`]: the bytes
+    /// What to write to the stream for the bytes of an [`TransportOutput::Transmit`]: the bytes
     /// themselves before TLS, their records with TLS, nothing after TLS failed. An error
     /// names why TLS failed; the caller tells the core.
     pub(crate) fn seal(&mut self, conn: ConnId, data: Vec<u8>) -> Result<Vec<u8>, String> {
@@ -129,7 +129,7 @@ impl TlsLinks {
         }
     }
 
-    /// Acts on [`Output::Close`]: forgets the connection and returns the last records to
+    /// Acts on [`TransportOutput::Close`]: forgets the connection and returns the last records to
     /// write before the stream closes (close_notify, or the alert of a failure).
     pub(crate) fn close(&mut self, conn: ConnId) -> Vec<u8> {
         match self.links.remove(&conn) {

@@ -2,7 +2,7 @@
 //!
 //! A node with a `cert` setting announces `tls=1.0` in its greeting. When the peer's
 //! greeting announces TLS too, the protocol core asks the driver to start TLS right after
-//! the two greeting lines ([`aemp_proto::node::Output::StartTls`]); authentication and all
+//! the two greeting lines ([`aemp_proto::node::TransportOutput::StartTls`]); authentication and all
 //! data then travel inside TLS. A peer that does not announce TLS gets a connection
 //! without it (authenticated by the shared secret, if there is one), as in the original.
 //!

@@ -7,7 +7,9 @@ use hashbrown::{HashMap, HashSet};
 use super::db::{
     family_from_value, family_to_value, key_string, keys_from_value, Db, Family, FamilyDiff,
 };
-use super::{split_port_id, DbChange, DbQuery, NodeCore, Output, RequestId, WatchId};
+use std::time::Instant;
+
+use super::{split_port_id, DbChange, DbQuery, Event, NodeCore, RequestId, WatchId};
 use crate::Value;
 
 /// The family that maps node IDs to their bind addresses.
@@ -162,16 +164,17 @@ impl NodeCore {
     /// ```
     /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
-    /// # use aemp_proto::node::{DbQuery, NodeConfig, NodeCore, Output};
+    /// # use aemp_proto::node::{DbQuery, Event, NodeConfig, NodeCore};
     /// # use aemp_proto::Value;
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
-    /// node.become_global();
-    /// node.db_set("fam", "k", Value::Int(1));
-    /// let id = node.db_query(DbQuery::Keys, "fam");
-    /// assert_eq!(node.poll_output(), Some(Output::DbReply { id, result: Value::Array(vec![Value::from("k")]) }));
+    /// node.become_global(now);
+    /// node.db_set("fam", "k", Value::Int(1), now);
+    /// let id = node.db_query(DbQuery::Keys, "fam", now);
+    /// assert_eq!(node.poll_event(), Some(Event::DbReply { id, result: Value::Array(vec![Value::from("k")]) }));
     /// # }
     /// ```
-    pub fn db_set(&mut self, family: &str, key: &str, value: Value) {
+    pub fn db_set(&mut self, family: &str, key: &str, value: Value, now: Instant) {
+        self.advance(now);
         if self.dir.local.family(family).and_then(|f| f.get(key)) == Some(&value) {
             return;
         }
@@ -197,11 +200,12 @@ impl NodeCore {
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// # use aemp_proto::Value;
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
-    /// node.db_set("fam", "k", Value::Null);
-    /// node.db_del("fam", &["k".to_string()]);
+    /// node.db_set("fam", "k", Value::Null, now);
+    /// node.db_del("fam", &["k".to_string()], now);
     /// # }
     /// ```
-    pub fn db_del(&mut self, family: &str, keys: &[String]) {
+    pub fn db_del(&mut self, family: &str, keys: &[String], now: Instant) {
+        self.advance(now);
         let owned = self.dir.local.family(family);
         let keys: Vec<String> = keys
             .iter()
@@ -239,34 +243,35 @@ impl NodeCore {
     /// # use aemp_proto::Value;
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let p = node.port();
-    /// assert!(node.db_reg("svc", &p, Value::Null));
-    /// assert!(!node.db_reg("svc", "me#gone", Value::Null));
+    /// assert!(node.db_reg("svc", &p, Value::Null, now));
+    /// assert!(!node.db_reg("svc", "me#gone", Value::Null, now));
     /// # }
     /// ```
-    pub fn db_reg(&mut self, family: &str, port_id: &str, value: Value) -> bool {
+    pub fn db_reg(&mut self, family: &str, port_id: &str, value: Value, now: Instant) -> bool {
         let (node, name) = split_port_id(port_id);
         if node != self.node_id() || !self.note_registration(name, family) {
             return false;
         }
-        self.db_set(family, port_id, value);
+        self.db_set(family, port_id, value, now);
         true
     }
 
-    /// Asks for the contents of `family`; the answer comes as [`Output::DbReply`].
+    /// Asks for the contents of `family`; the answer comes as [`Event::DbReply`].
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{DbQuery, NodeConfig, NodeCore};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
-    /// let _id = node.db_query(DbQuery::Family, "fam"); // answered once a master is known
+    /// let _id = node.db_query(DbQuery::Family, "fam", now); // answered once a master is known
     /// # }
     /// ```
-    pub fn db_query(&mut self, kind: DbQuery, family: &str) -> RequestId {
+    pub fn db_query(&mut self, kind: DbQuery, family: &str, now: Instant) -> RequestId {
+        self.advance(now);
         let id = self.next_id();
         if self.dir.global {
             let result = self.dir.query_result(self.dir.merged.family(family), kind);
-            self.outputs.push_back(Output::DbReply {
+            self.events.push_back(Event::DbReply {
                 id: RequestId(id),
                 result,
             });
@@ -279,20 +284,21 @@ impl NodeCore {
         RequestId(id)
     }
 
-    /// Watches `family`: the first [`Output::DbChange`] carries the current contents (even
+    /// Watches `family`: the first [`Event::DbChange`] carries the current contents (even
     /// when empty), later ones what was added, changed or deleted.
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
-    /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
+    /// # use aemp_proto::node::{Event, NodeConfig, NodeCore};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
-    /// node.become_global();
-    /// let w = node.db_mon("fam");
-    /// assert!(matches!(node.poll_output(), Some(Output::DbChange(c)) if c.watch == w && c.entries.is_empty()));
+    /// node.become_global(now);
+    /// let w = node.db_mon("fam", now);
+    /// assert!(matches!(node.poll_event(), Some(Event::DbChange(c)) if c.watch == w && c.entries.is_empty()));
     /// # }
     /// ```
-    pub fn db_mon(&mut self, family: &str) -> WatchId {
+    pub fn db_mon(&mut self, family: &str, now: Instant) -> WatchId {
+        self.advance(now);
         let id = WatchId(self.next_id());
         let first = !self.dir.watches.values().any(|f| f == family);
         self.dir.watches.insert(id, family.to_owned());
@@ -316,11 +322,12 @@ impl NodeCore {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
-    /// let w = node.db_mon("fam");
-    /// node.db_unmon(w);
+    /// let w = node.db_mon("fam", now);
+    /// node.db_unmon(w, now);
     /// # }
     /// ```
-    pub fn db_unmon(&mut self, id: WatchId) {
+    pub fn db_unmon(&mut self, id: WatchId, now: Instant) {
+        self.advance(now);
         let Some(family) = self.dir.watches.remove(&id) else {
             return;
         };
@@ -341,11 +348,12 @@ impl NodeCore {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
-    /// node.become_global();
+    /// node.become_global(now);
     /// assert!(node.is_global());
     /// # }
     /// ```
-    pub fn become_global(&mut self) {
+    pub fn become_global(&mut self, now: Instant) {
+        self.advance(now);
         if self.dir.global {
             return;
         }
@@ -376,7 +384,7 @@ impl NodeCore {
         }
         for (id, (kind, family)) in std::mem::take(&mut self.dir.queries) {
             let result = self.dir.query_result(self.dir.merged.family(&family), kind);
-            self.outputs.push_back(Output::DbReply {
+            self.events.push_back(Event::DbReply {
                 id: RequestId(id),
                 result,
             });
@@ -511,7 +519,7 @@ impl NodeCore {
     pub(super) fn handle_global_request(&mut self, from: &str, tag: &str, args: Vec<Value>) {
         match tag {
             "g_slave" => {
-                self.become_global();
+                self.become_global(self.now);
                 if let Some(db) = args.first() {
                     self.dir.slaves.insert(from.to_owned());
                     let db = Db::from_value(db);
@@ -580,7 +588,7 @@ impl NodeCore {
                 if let Ok(id) = u64::try_from(id) {
                     if self.dir.queries.remove(&id).is_some() {
                         let result = args.get(1).cloned().unwrap_or(Value::Null);
-                        self.outputs.push_back(Output::DbReply {
+                        self.events.push_back(Event::DbReply {
                             id: RequestId(id),
                             result,
                         });
@@ -672,7 +680,7 @@ impl NodeCore {
         entries: Option<&Family>,
         diff: FamilyDiff,
     ) {
-        self.outputs.push_back(Output::DbChange(DbChange {
+        self.events.push_back(Event::DbChange(DbChange {
             watch,
             family: family.to_owned(),
             entries: entries

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
-use super::{transport_error, ConnId, MonitorId, NodeCore, Output};
+use super::{transport_error, ConnId, Event, MonitorId, NodeCore, TransportOutput};
 use crate::conn::{ConnError, ConnEvent, Connection};
 use crate::HandshakeError;
 use crate::Value;
@@ -90,10 +90,10 @@ impl NodeCore {
     /// ```
     /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
-    /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
+    /// # use aemp_proto::node::{NodeConfig, NodeCore, TransportOutput};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
     /// let c = node.accept(now);
-    /// assert!(matches!(node.poll_output(), Some(Output::Transmit { conn, .. }) if conn == c));
+    /// assert!(matches!(node.poll_transport(), Some(TransportOutput::Transmit { conn, .. }) if conn == c));
     /// # }
     /// ```
     pub fn accept(&mut self, now: Instant) -> ConnId {
@@ -103,19 +103,19 @@ impl NodeCore {
         id
     }
 
-    /// The stream the core asked for with [`Output::Connect`] is open.
+    /// The stream the core asked for with [`TransportOutput::Connect`] is open.
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
-    /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
+    /// # use aemp_proto::node::{NodeConfig, NodeCore, TransportOutput};
     /// let mut cfg = NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec())));
     /// cfg.seeds = vec!["127.0.0.1:4040".into()];
     /// let mut node = NodeCore::new(cfg, &[0; 32], now);
     /// node.handle_timeout(now);
-    /// let Some(Output::Connect { conn, .. }) = node.poll_output() else { panic!() };
+    /// let Some(TransportOutput::Connect { conn, .. }) = node.poll_transport() else { panic!() };
     /// node.conn_connected(conn, now);
-    /// assert!(matches!(node.poll_output(), Some(Output::Transmit { .. })));
+    /// assert!(matches!(node.poll_transport(), Some(TransportOutput::Transmit { .. })));
     /// # }
     /// ```
     pub fn conn_connected(&mut self, conn: ConnId, now: Instant) {
@@ -131,12 +131,12 @@ impl NodeCore {
     /// ```
     /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
-    /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
+    /// # use aemp_proto::node::{NodeConfig, NodeCore, TransportOutput};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
     /// let c = node.accept(now);
     /// node.conn_input(c, b"garbage\n", now);
-    /// let outs: Vec<_> = std::iter::from_fn(|| node.poll_output()).collect();
-    /// assert!(outs.contains(&Output::Close { conn: c }));
+    /// let outs: Vec<_> = std::iter::from_fn(|| node.poll_transport()).collect();
+    /// assert!(outs.contains(&TransportOutput::Close { conn: c }));
     /// # }
     /// ```
     pub fn conn_input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
@@ -168,7 +168,7 @@ impl NodeCore {
         }
     }
 
-    /// The driver finished wrapping `conn` in TLS after [`Output::StartTls`].
+    /// The driver finished wrapping `conn` in TLS after [`TransportOutput::StartTls`].
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
@@ -209,7 +209,7 @@ impl NodeCore {
     fn open_link(&mut self, addr: &str, seed: Option<usize>) -> ConnId {
         let id = self.new_link(true, seed);
         tracing::debug!(%addr, conn = id.0, "connecting");
-        self.outputs.push_back(Output::Connect {
+        self.transports.push_back(TransportOutput::Connect {
             conn: id,
             addr: addr.to_owned(),
         });
@@ -229,7 +229,7 @@ impl NodeCore {
                 ConnEvent::TlsRequested { role, leftover } => {
                     // The rest of our greeting goes out in the clear, before TLS starts.
                     self.flush_link(id);
-                    self.outputs.push_back(Output::StartTls {
+                    self.transports.push_back(TransportOutput::StartTls {
                         conn: id,
                         role,
                         leftover,
@@ -308,8 +308,7 @@ impl NodeCore {
             self.refuse(other, ConnError::AlreadyConnected);
         }
         tracing::info!(%node, "node is up");
-        self.outputs
-            .push_back(Output::NodeUp { node: node.clone() });
+        self.events.push_back(Event::NodeUp { node: node.clone() });
         self.directory_node_up(&node);
         if let Some(link) = self.links.get_mut(&id) {
             for packet in queue {
@@ -337,7 +336,8 @@ impl NodeCore {
         let Some(link) = self.links.remove(&id) else {
             return;
         };
-        self.outputs.push_back(Output::Close { conn: id });
+        self.transports
+            .push_back(TransportOutput::Close { conn: id });
         if let Some(seed) = link.seed {
             self.seed_link_closed(seed, &err);
         }
@@ -366,7 +366,7 @@ impl NodeCore {
         if matches!(err, ConnError::Handshake(HandshakeError::SelfConnection)) {
             s.is_self = true;
             tracing::debug!(addr = %s.addr, "seed is this node");
-            self.become_global();
+            self.become_global(self.now);
             return;
         }
         let up = s
@@ -397,7 +397,7 @@ impl NodeCore {
             peer.queue.clear();
         }
         self.fire_remote_monitors(node, &reason);
-        self.outputs.push_back(Output::NodeDown {
+        self.events.push_back(Event::NodeDown {
             node: node.to_owned(),
             reason,
         });
@@ -510,7 +510,7 @@ impl NodeCore {
         self.dirty = dirty;
     }
 
-    /// Queues what one open connection has pending as an [`Output::Transmit`].
+    /// Queues what one open connection has pending as an [`Event::Transmit`].
     fn flush_link(&mut self, id: ConnId) {
         let Some(link) = self.links.get_mut(&id) else {
             return;
@@ -521,7 +521,8 @@ impl NodeCore {
         let mut data = Vec::new();
         if link.conn.poll_transmit(&mut data) {
             link.last_tx = self.now;
-            self.outputs.push_back(Output::Transmit { conn: id, data });
+            self.transports
+                .push_back(TransportOutput::Transmit { conn: id, data });
         }
     }
 

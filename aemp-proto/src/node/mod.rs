@@ -2,21 +2,23 @@
 //!
 //! [`NodeCore`] owns every [`Connection`](crate::conn::Connection) of the node, the table
 //! of local ports, all monitors, the per-node send queues and the directory/database
-//! protocol. The driver feeds it stream bytes, connection results and time; it polls
-//! [`Output`]s that say what to write, whom to connect to, and what to hand to the
-//! application.
+//! protocol. The driver feeds it stream bytes, connection results and time; every call
+//! that can start a timer takes the current time too, so an idle core never works from a
+//! stale clock. Two queues come out: [`TransportOutput`]s for the transport (whom to
+//! connect to, what to write, what to close; [`NodeCore::poll_transport`]) and [`Event`]s
+//! for the application ([`NodeCore::poll_event`]).
 //!
 //! ```
 //! # fn example(now: std::time::Instant) {
 //! use aemp_proto::conn::ConnConfig;
-//! use aemp_proto::node::{NodeConfig, NodeCore, Output};
+//! use aemp_proto::node::{Event, NodeConfig, NodeCore};
 //! use aemp_proto::Value;
 //!
 //! let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[1; 32], now);
 //! let port = node.port();
-//! node.snd(&port, vec![Value::from("hello")]);
-//! match node.poll_output() {
-//!     Some(Output::Deliver { msg, .. }) => assert_eq!(msg, vec![Value::from("hello")]),
+//! node.snd(&port, vec![Value::from("hello")], now);
+//! match node.poll_event() {
+//!     Some(Event::Deliver { msg, .. }) => assert_eq!(msg, vec![Value::from("hello")]),
 //!     other => panic!("{other:?}"),
 //! }
 //! # }
@@ -39,7 +41,7 @@ use std::time::Instant;
 
 pub use config::NodeConfig;
 pub use ids::{port_id, split_port_id};
-pub use output::{ConnId, DbChange, MonitorId, Output, RequestId, WatchId};
+pub use output::{ConnId, DbChange, Event, MonitorId, RequestId, TransportOutput, WatchId};
 pub use rng::Rng;
 
 pub use crate::conn::TlsRole;
@@ -57,7 +59,7 @@ use ports::{LocalPort, Monitor};
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum MonitorAction {
-    /// Report [`Output::MonitorFired`] to the application.
+    /// Report [`Event::MonitorFired`] to the application.
     Callback,
     /// Kill this port (a port ID) with the same reason, but only on an abnormal death.
     Kill(String),
@@ -129,7 +131,8 @@ pub struct NodeCore {
     now: Instant,
     /// Unix time (seconds) at `clock_base`.
     unix_base: (Instant, f64),
-    outputs: VecDeque<Output>,
+    transports: VecDeque<TransportOutput>,
+    events: VecDeque<Event>,
     next_id: u64,
     port_prefix: String,
     ports: HashMap<String, LocalPort>,
@@ -167,7 +170,8 @@ impl NodeCore {
             rng,
             now,
             unix_base: (now, 0.0),
-            outputs: VecDeque::new(),
+            transports: VecDeque::new(),
+            events: VecDeque::new(),
             next_id: 0,
             port_prefix,
             ports: HashMap::new(),
@@ -178,7 +182,7 @@ impl NodeCore {
             dirty: Vec::new(),
         };
         if node.seed_is_own_bind() {
-            node.become_global();
+            node.become_global(now);
         }
         node
     }
@@ -316,23 +320,40 @@ impl NodeCore {
         }
     }
 
-    /// The next thing to do, or `None` when the core is idle. Pending bytes of every
-    /// connection are gathered into one [`Output::Transmit`] per connection.
+    /// The next thing the transport must do, or `None` when there is nothing. Pending
+    /// bytes of every connection are gathered into one [`TransportOutput::Transmit`] per
+    /// connection.
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
-    /// assert_eq!(node.poll_output(), None);
+    /// assert_eq!(node.poll_transport(), None);
     /// # }
     /// ```
-    pub fn poll_output(&mut self) -> Option<Output> {
-        if let Some(out) = self.outputs.pop_front() {
+    pub fn poll_transport(&mut self) -> Option<TransportOutput> {
+        if let Some(out) = self.transports.pop_front() {
             return Some(out);
         }
         self.flush_transmits();
-        self.outputs.pop_front()
+        self.transports.pop_front()
+    }
+
+    /// The next event for the application, oldest first, or `None`.
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{Event, NodeConfig, NodeCore};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
+    /// let p = node.port();
+    /// node.kil(&p, vec![], now);
+    /// assert!(matches!(node.poll_event(), Some(Event::PortDied { .. })));
+    /// # }
+    /// ```
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next.
@@ -381,20 +402,20 @@ impl NodeCore {
     /// ```
     /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
-    /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// # use aemp_proto::Value;
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
-    /// node.snd("other#p", vec![Value::from("hi")]); // queued until "other" is reachable
+    /// node.snd("other#p", vec![Value::from("hi")], now); // queued until "other" is reachable
     /// # }
     /// ```
     #[doc(alias = "send")]
-    pub fn snd(&mut self, port_id: &str, msg: Vec<Value>) {
+    pub fn snd(&mut self, port_id: &str, msg: Vec<Value>, now: Instant) {
         let (node, name) = split_port_id(port_id);
         let mut packet = Vec::with_capacity(msg.len() + 1);
         packet.push(Value::from(name));
         packet.extend(msg);
         let node = node.to_owned();
-        self.send_packet(&node, packet);
+        self.send_packet(&node, packet, now);
     }
 
     /// Sends a whole packet (`[port_name, msg...]`) to `node`: delivered locally, written
@@ -406,10 +427,11 @@ impl NodeCore {
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// # use aemp_proto::Value;
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
-    /// node.send_packet("other", vec![Value::from(""), Value::from("devnull")]);
+    /// node.send_packet("other", vec![Value::from(""), Value::from("devnull")], now);
     /// # }
     /// ```
-    pub fn send_packet(&mut self, node: &str, packet: Vec<Value>) {
+    pub fn send_packet(&mut self, node: &str, packet: Vec<Value>, now: Instant) {
+        self.advance(now);
         if node == self.node_id() {
             self.handle_local_packet(packet);
         } else {
@@ -419,18 +441,18 @@ impl NodeCore {
 
     /// Starts a remote port on `node`: sends `AnyEvent::MP::_spawn` with a fresh port name
     /// and returns the new port's ID at once. On this node the port is created locally and
-    /// [`Output::Spawn`] asks the application to run `func`.
+    /// [`Event::Spawn`] asks the application to run `func`.
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
-    /// let id = node.spawn("other", "My::init", vec![]);
+    /// let id = node.spawn("other", "My::init", vec![], now);
     /// assert!(id.starts_with("other#"));
     /// # }
     /// ```
-    pub fn spawn(&mut self, node: &str, func: &str, args: Vec<Value>) -> String {
+    pub fn spawn(&mut self, node: &str, func: &str, args: Vec<Value>, now: Instant) -> String {
         let name = self.spawn_port_name();
         let mut packet = Vec::with_capacity(args.len() + 4);
         packet.push(Value::from(""));
@@ -438,7 +460,7 @@ impl NodeCore {
         packet.push(Value::from(name.as_str()));
         packet.push(Value::from(func));
         packet.extend(args);
-        self.send_packet(node, packet);
+        self.send_packet(node, packet, now);
         port_id(node, &name)
     }
 
@@ -462,7 +484,7 @@ impl NodeCore {
             let me = self.node_id().to_owned();
             self.handle_node_request(&me, packet);
         } else if self.ports.contains_key(&name) {
-            self.outputs.push_back(Output::Deliver {
+            self.events.push_back(Event::Deliver {
                 port: name,
                 msg: packet,
             });

@@ -30,7 +30,7 @@ id_type!(
     MonitorId
 );
 id_type!(
-    /// Names one database query, answered by [`Output::DbReply`].
+    /// Names one database query, answered by [`Event::DbReply`].
     ///
     /// ```
     /// use aemp_proto::node::RequestId;
@@ -48,9 +48,16 @@ id_type!(
     WatchId
 );
 
-/// Something the node core wants done, polled with [`NodeCore::poll_output`](super::NodeCore::poll_output).
+/// What the node core asks of the transport that carries its byte streams, polled with
+/// [`NodeCore::poll_transport`](super::NodeCore::poll_transport).
+///
+/// ```
+/// use aemp_proto::node::{ConnId, TransportOutput};
+/// let out = TransportOutput::Close { conn: ConnId(1) };
+/// assert!(matches!(out, TransportOutput::Close { .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
-pub enum Output {
+pub enum TransportOutput {
     /// Open a byte stream to `addr` (`host:port`) for `conn`; report the result with
     /// `conn_connected` or `conn_closed`.
     Connect {
@@ -67,7 +74,7 @@ pub enum Output {
         data: Vec<u8>,
     },
     /// Wrap the stream of `conn` in TLS with this role, then call `conn_tls_established`.
-    /// Every [`Output::Transmit`] for `conn` before this one is plaintext (the end of our
+    /// Every [`Event::Transmit`] for `conn` before this one is plaintext (the end of our
     /// greeting) and must reach the stream before TLS starts; none follows until
     /// `conn_tls_established`, and every one after it must be encrypted. From here on, all
     /// bytes received on the stream belong to TLS: `conn_input` takes only decrypted ones.
@@ -84,6 +91,18 @@ pub enum Output {
         /// The connection.
         conn: ConnId,
     },
+}
+
+/// What the node core reports to the application, polled with
+/// [`NodeCore::poll_event`](super::NodeCore::poll_event).
+///
+/// ```
+/// use aemp_proto::node::Event;
+/// let ev = Event::NodeUp { node: "n".into() };
+/// assert!(matches!(ev, Event::NodeUp { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
     /// Hand a message to the handler of local port `port`.
     Deliver {
         /// The local port name (without the node ID).

@@ -3,7 +3,9 @@
 use smallvec::SmallVec;
 use std::collections::VecDeque;
 
-use super::{port_id, split_port_id, MonitorAction, MonitorId, NodeCore, Output};
+use std::time::Instant;
+
+use super::{port_id, split_port_id, Event, MonitorAction, MonitorId, NodeCore};
 use crate::Value;
 
 /// What the core remembers about one local port.
@@ -111,15 +113,16 @@ impl NodeCore {
     /// ```
     /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
-    /// # use aemp_proto::node::{NodeConfig, NodeCore, Output};
+    /// # use aemp_proto::node::{Event, NodeConfig, NodeCore};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let p = node.port();
-    /// node.kil(&p, vec![]);
-    /// assert!(matches!(node.poll_output(), Some(Output::PortDied { .. })));
+    /// node.kil(&p, vec![], now);
+    /// assert!(matches!(node.poll_event(), Some(Event::PortDied { .. })));
     /// # }
     /// ```
     #[doc(alias = "kill")]
-    pub fn kil(&mut self, port_id: &str, reason: Vec<Value>) {
+    pub fn kil(&mut self, port_id: &str, reason: Vec<Value>, now: Instant) {
+        self.advance(now);
         let (node, name) = split_port_id(port_id);
         if node == self.node_id() {
             let name = name.to_owned();
@@ -145,7 +148,7 @@ impl NodeCore {
                 tracing::error!(port = %port_id(&me, &name), reason = %shown, "unmonitored port died");
             }
             for family in &port.regs {
-                self.db_del(family, &[port_id(&me, &name)]);
+                self.db_del(family, &[port_id(&me, &name)], self.now);
             }
             for node in &port.watchers {
                 let mut packet = vec![
@@ -164,8 +167,8 @@ impl NodeCore {
                     queue.push_back(link);
                 }
             }
-            self.outputs
-                .push_back(Output::PortDied { port: name, reason });
+            self.events
+                .push_back(Event::PortDied { port: name, reason });
         }
     }
 
@@ -176,17 +179,18 @@ impl NodeCore {
     /// ```
     /// # fn example(now: std::time::Instant) {
     /// # use aemp_proto::conn::ConnConfig;
-    /// # use aemp_proto::node::{MonitorAction, NodeConfig, NodeCore, Output};
+    /// # use aemp_proto::node::{Event, MonitorAction, NodeConfig, NodeCore};
     /// # use aemp_proto::Value;
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let p = node.port();
-    /// let id = node.monitor(&p, MonitorAction::Callback);
-    /// node.kil(&p, vec![Value::from("oops")]);
-    /// assert_eq!(node.poll_output(), Some(Output::MonitorFired { id, reason: vec![Value::from("oops")] }));
+    /// let id = node.monitor(&p, MonitorAction::Callback, now);
+    /// node.kil(&p, vec![Value::from("oops")], now);
+    /// assert_eq!(node.poll_event(), Some(Event::MonitorFired { id, reason: vec![Value::from("oops")] }));
     /// # }
     /// ```
     #[doc(alias = "mon")]
-    pub fn monitor(&mut self, port_id: &str, action: MonitorAction) -> MonitorId {
+    pub fn monitor(&mut self, port_id: &str, action: MonitorAction, now: Instant) -> MonitorId {
+        self.advance(now);
         let id = MonitorId(self.next_id());
         let (node, name) = split_port_id(port_id);
         let (node, name) = (node.to_owned(), name.to_owned());
@@ -232,12 +236,13 @@ impl NodeCore {
     /// # use aemp_proto::node::{MonitorAction, NodeConfig, NodeCore};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// let p = node.port();
-    /// let id = node.monitor(&p, MonitorAction::Callback);
-    /// node.unmonitor(id);
+    /// let id = node.monitor(&p, MonitorAction::Callback, now);
+    /// node.unmonitor(id, now);
     /// assert_eq!(node.monitor_count(), 0);
     /// # }
     /// ```
-    pub fn unmonitor(&mut self, id: MonitorId) {
+    pub fn unmonitor(&mut self, id: MonitorId, now: Instant) {
+        self.advance(now);
         let Some(m) = self.monitors.remove(&id) else {
             return;
         };
@@ -276,7 +281,7 @@ impl NodeCore {
         let m = self.monitors.remove(&id)?;
         match m.action {
             MonitorAction::Callback => {
-                self.outputs.push_back(Output::MonitorFired {
+                self.events.push_back(Event::MonitorFired {
                     id,
                     reason: reason.to_vec(),
                 });
@@ -290,13 +295,13 @@ impl NodeCore {
                 if node == self.node_id() {
                     Some((name.to_owned(), reason.to_vec()))
                 } else {
-                    self.kil(&target, reason.to_vec());
+                    self.kil(&target, reason.to_vec(), self.now);
                     None
                 }
             }
             MonitorAction::Send(target, mut msg) => {
                 msg.extend_from_slice(reason);
-                self.snd(&target, msg);
+                self.snd(&target, msg, self.now);
                 None
             }
         }

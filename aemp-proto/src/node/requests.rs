@@ -1,6 +1,6 @@
 //! Packets that arrive from other nodes, and the node-port requests among them.
 
-use super::{split_port_id, NodeCore, Output};
+use super::{split_port_id, Event, NodeCore};
 use crate::Value;
 
 /// The node-port requests this node understands (for `can`).
@@ -60,8 +60,7 @@ impl NodeCore {
             let Value::Str(port) = packet.remove(0) else {
                 return;
             };
-            self.outputs
-                .push_back(Output::Deliver { port, msg: packet });
+            self.events.push_back(Event::Deliver { port, msg: packet });
         } else {
             tracing::trace!(%node, port = %name, "message for a missing port dropped");
         }
@@ -89,7 +88,7 @@ impl NodeCore {
             "snd" => {
                 let mut args = args.into_iter();
                 if let Some(target) = args.next() {
-                    self.snd(&text(&[target], 0), args.collect());
+                    self.snd(&text(&[target], 0), args.collect(), self.now);
                 }
             }
             "can" => {
@@ -116,7 +115,7 @@ impl NodeCore {
         };
         let mut msg: Vec<Value> = reply.collect();
         msg.extend(values);
-        self.snd(&text(&[target], 0), msg);
+        self.snd(&text(&[target], 0), msg, self.now);
     }
 
     fn handle_eval(&mut self, from: &str, mut args: Vec<Value>) {
@@ -157,7 +156,7 @@ impl NodeCore {
             tracing::warn!(%from, %port, "spawn of an existing port ignored");
             return;
         }
-        self.outputs.push_back(Output::Spawn {
+        self.events.push_back(Event::Spawn {
             port,
             func,
             args: args.into_iter().skip(2).collect(),
@@ -169,6 +168,6 @@ impl NodeCore {
             tracing::warn!(%from, %func, "remote function call refused: secure mode");
             return;
         }
-        self.outputs.push_back(Output::Call { func, args });
+        self.events.push_back(Event::Call { func, args });
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aemp_proto::node::{ConnId, NodeConfig, NodeCore, Output};
+use aemp_proto::node::{ConnId, Event, NodeConfig, NodeCore, TransportOutput};
 use aemp_proto::{ConnConfig, ConnError, ConnEvent, Connection, Framing, Value};
 
 /// The shared secret of the reference captures.
@@ -76,8 +76,8 @@ pub struct Harness {
     pub start: Instant,
     pub now: Instant,
     pub peers: Vec<Peer>,
-    /// Application-level outputs (everything but Transmit, Close, Connect, StartTls).
-    pub outputs: Vec<Output>,
+    /// The core's events for its application, not yet taken.
+    pub events: Vec<Event>,
     /// Every address the core dialled, in order.
     pub dialled: Vec<String>,
     /// Connects to addresses without a `Dial` entry: left pending.
@@ -99,7 +99,7 @@ impl Harness {
             start,
             now: start,
             peers: Vec::new(),
-            outputs: Vec::new(),
+            events: Vec::new(),
             dialled: Vec::new(),
             pending_connects: Vec::new(),
             dial: HashMap::new(),
@@ -226,9 +226,9 @@ impl Harness {
         std::mem::take(&mut self.peers[peer].received)
     }
 
-    /// Takes the application outputs so far.
-    pub fn take_outputs(&mut self) -> Vec<Output> {
-        std::mem::take(&mut self.outputs)
+    /// Takes the application events so far.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
     }
 
     /// Moves the virtual clock forward by `d`, running every timer that falls due.
@@ -263,10 +263,12 @@ impl Harness {
             rounds += 1;
             assert!(rounds < 10_000, "the harness does not settle");
             let mut moved = false;
-            while let Some(out) = self.core.poll_output() {
+            while let Some(out) = self.core.poll_transport() {
                 moved = true;
                 self.handle_output(out);
             }
+            self.events
+                .extend(std::iter::from_fn(|| self.core.poll_event()));
             for i in 0..self.peers.len() {
                 moved |= self.pump_peer(i);
             }
@@ -313,10 +315,10 @@ impl Harness {
         self.peers.iter().position(|p| p.core_conn == conn)
     }
 
-    fn handle_output(&mut self, out: Output) {
+    fn handle_output(&mut self, out: TransportOutput) {
         let now = self.now;
         match out {
-            Output::Transmit { conn, data } => {
+            TransportOutput::Transmit { conn, data } => {
                 if let Some(i) = self.peer_by_conn(conn) {
                     if self.peers[i].closed.is_none() {
                         self.peers[i].conn.handle_input(&data);
@@ -325,7 +327,7 @@ impl Harness {
                     self.core.conn_input(other, &data, now);
                 }
             }
-            Output::Close { conn } => {
+            TransportOutput::Close { conn } => {
                 if let Some(i) = self.peer_by_conn(conn) {
                     let p = &mut self.peers[i];
                     p.closed_by_core = true;
@@ -340,7 +342,7 @@ impl Harness {
                     self.core.conn_closed(other, "Unexpected end-of-file", now);
                 }
             }
-            Output::Connect { conn, addr } => {
+            TransportOutput::Connect { conn, addr } => {
                 self.dialled.push(addr.clone());
                 match self.dial.get(&addr).cloned() {
                     Some(Dial::Peer(node)) => {
@@ -359,8 +361,7 @@ impl Harness {
                     None => self.pending_connects.push((conn, addr)),
                 }
             }
-            Output::StartTls { .. } => panic!("no TLS in this harness"),
-            other => self.outputs.push(other),
+            TransportOutput::StartTls { .. } => panic!("no TLS in this harness"),
         }
     }
 }

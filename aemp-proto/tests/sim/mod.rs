@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use aemp_proto::conn::ConnConfig;
-use aemp_proto::node::{ConnId, MonitorAction, MonitorId, NodeConfig, NodeCore, Output};
+use aemp_proto::node::{
+    ConnId, Event, MonitorAction, MonitorId, NodeConfig, NodeCore, TransportOutput,
+};
 use aemp_proto::{Framing, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -51,8 +53,17 @@ pub struct AppLog {
 pub struct Epoch {
     pub target: String,
     pub monitor: MonitorId,
+    /// When the monitor was set (simulated time).
+    pub started: Duration,
     pub sent: Vec<u64>,
-    pub fired: bool,
+    /// When the monitor fired (or its node restarted), if it did.
+    pub fired_at: Option<Duration>,
+}
+
+impl Epoch {
+    pub fn fired(&self) -> bool {
+        self.fired_at.is_some()
+    }
 }
 
 pub struct SimNode {
@@ -80,6 +91,12 @@ pub struct Net {
     /// How many nodes (the first ones) are seeds and so global nodes.
     pub seeds: usize,
 }
+
+/// The `monitor_timeout` of every simulated node.
+pub const MONITOR_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A target index for [`Net::send_seq`] that names no simulated node: nobody can reach it.
+pub const OUTSIDE: usize = usize::MAX;
 
 fn addr(i: usize) -> String {
     format!("sim:{i}")
@@ -119,14 +136,15 @@ impl Net {
         let mut cfg = NodeConfig::new(conn);
         cfg.binds = vec![addr(i)];
         cfg.seeds = (0..self.seeds).map(addr).collect();
-        cfg.monitor_timeout = Duration::from_secs(10);
+        cfg.monitor_timeout = MONITOR_TIMEOUT;
         cfg.connect_interval = Duration::from_millis(500);
         cfg.keepalive_interval = Duration::from_secs(3);
         let seed: [u8; 32] = self.rng.gen();
-        let mut core = NodeCore::new(cfg, &seed, self.base + self.now);
+        let now = self.instant();
+        let mut core = NodeCore::new(cfg, &seed, now);
         let inbox = core.port();
-        core.db_set("sim", &id, Value::from(inbox.as_str()));
-        core.db_mon("sim");
+        core.db_set("sim", &id, Value::from(inbox.as_str()), now);
+        core.db_mon("sim", now);
         SimNode {
             id,
             core,
@@ -152,9 +170,13 @@ impl Net {
         loop {
             let mut any = false;
             for i in 0..self.nodes.len() {
-                while let Some(out) = self.nodes[i].core.poll_output() {
+                while let Some(out) = self.nodes[i].core.poll_transport() {
                     any = true;
-                    self.handle_output(i, out);
+                    self.handle_transport(i, out);
+                }
+                while let Some(event) = self.nodes[i].core.poll_event() {
+                    any = true;
+                    self.handle_event(i, event);
                 }
             }
             if !any {
@@ -163,10 +185,10 @@ impl Net {
         }
     }
 
-    fn handle_output(&mut self, i: usize, out: Output) {
+    fn handle_transport(&mut self, i: usize, out: TransportOutput) {
         let now = self.instant();
         match out {
-            Output::Connect { conn, addr } => {
+            TransportOutput::Connect { conn, addr } => {
                 let target: usize = addr.trim_start_matches("sim:").parse().unwrap();
                 if target < self.nodes.len() && self.reachable(i, target) {
                     let other = self.nodes[target].core.accept(now);
@@ -184,17 +206,24 @@ impl Net {
                         .conn_closed(conn, "connection refused", now);
                 }
             }
-            Output::Transmit { conn, data } => self.send_chunk((i, conn), Chunk::Data(data)),
-            Output::Close { conn } => {
+            TransportOutput::Transmit { conn, data } => {
+                self.send_chunk((i, conn), Chunk::Data(data))
+            }
+            TransportOutput::Close { conn } => {
                 self.send_chunk((i, conn), Chunk::Eof);
                 self.pipe_of.remove(&(i, conn));
             }
-            Output::StartTls { conn, .. } => {
+            TransportOutput::StartTls { conn, .. } => {
                 self.nodes[i]
                     .core
                     .conn_closed(conn, "no TLS in the simulation", now);
             }
-            Output::Deliver { port, msg } => {
+        }
+    }
+
+    fn handle_event(&mut self, i: usize, event: Event) {
+        match event {
+            Event::Deliver { port, msg } => {
                 if let [Value::Str(tag), Value::Str(from), seq] = msg.as_slice() {
                     if tag == "seq" {
                         let seq = seq.as_i64().unwrap() as u64;
@@ -202,22 +231,23 @@ impl Net {
                     }
                 }
             }
-            Output::MonitorFired { id, .. } => {
+            Event::MonitorFired { id, .. } => {
+                let now = self.now;
                 for epochs in self.nodes[i].epochs.values_mut() {
                     for e in epochs.iter_mut().filter(|e| e.monitor == id) {
-                        e.fired = true;
+                        e.fired_at = Some(now);
                     }
                 }
             }
-            Output::DbChange(change) => {
+            Event::DbChange(change) => {
                 self.nodes[i].log.view = change.entries.into_iter().collect();
             }
-            Output::PortDied { .. }
-            | Output::NodeUp { .. }
-            | Output::NodeDown { .. }
-            | Output::Spawn { .. }
-            | Output::Call { .. }
-            | Output::DbReply { .. } => {}
+            Event::PortDied { .. }
+            | Event::NodeUp { .. }
+            | Event::NodeDown { .. }
+            | Event::Spawn { .. }
+            | Event::Call { .. }
+            | Event::DbReply { .. } => {}
         }
     }
 
@@ -314,30 +344,37 @@ impl Net {
         self.nodes[n].next_seq = old.next_seq;
         self.nodes[n].log.received = old.log.received;
         // Monitors of the old incarnation died with it.
+        let now = self.now;
         for epochs in self.nodes[n].epochs.values_mut() {
-            for e in epochs.iter_mut() {
-                e.fired = true;
+            for e in epochs.iter_mut().filter(|e| !e.fired()) {
+                e.fired_at = Some(now);
             }
         }
     }
 
-    /// Starts (or continues) monitored sending from `from` to the inbox of `to`.
+    /// Starts (or continues) monitored sending from `from` to the inbox of `to` (or to a
+    /// port of a node outside the simulation, for [`OUTSIDE`]).
     pub fn ensure_monitor(&mut self, from: usize, to: usize) {
         let needs = self.nodes[from]
             .epochs
             .get(&to)
             .and_then(|e| e.last())
-            .is_none_or(|e| e.fired);
+            .is_none_or(Epoch::fired);
         if needs {
-            let target = self.nodes[to].inbox.clone();
+            let target = match self.nodes.get(to) {
+                Some(node) => node.inbox.clone(),
+                None => "outside#inbox".to_owned(),
+            };
+            let now = self.instant();
             let monitor = self.nodes[from]
                 .core
-                .monitor(&target, MonitorAction::Callback);
+                .monitor(&target, MonitorAction::Callback, now);
             self.nodes[from].epochs.entry(to).or_default().push(Epoch {
                 target,
                 monitor,
+                started: self.now,
                 sent: Vec::new(),
-                fired: false,
+                fired_at: None,
             });
         }
     }
@@ -358,9 +395,11 @@ impl Net {
             .unwrap();
         epoch.sent.push(seq);
         let target = epoch.target.clone();
+        let now = self.instant();
         self.nodes[from].core.snd(
             &target,
             vec![Value::from("seq"), Value::from(me), Value::from(seq as i64)],
+            now,
         );
     }
 
