@@ -122,9 +122,6 @@ impl Host {
                         s.closing = true;
                     }
                 }
-                TransportOutput::StartTls { conn, .. } => {
-                    self.core.conn_closed(conn, "TLS not supported here", now)
-                }
             }
         }
         let mut delivered = Vec::new();

@@ -13,11 +13,10 @@ use aemp_runtime::Runtime;
 use aemp_transport_tcp::{hostname, Tcp, TcpOptions};
 use serde_json::Value as Json;
 
-use crate::config::{core_config, open_listeners, tls_config, unique_string};
+use crate::config::{core_config, open_listeners, tls_provider, unique_string};
 use crate::driver::Driver;
 use crate::services::Services;
 use crate::shared::{Clock, Shared};
-use crate::tls::TlsLinks;
 use crate::{Node, NodeId, PortId, StartError};
 
 /// Configures and starts a [`Node`].
@@ -421,9 +420,9 @@ impl NodeBuilder {
             .clone()
             .unwrap_or_else(|| host.clone());
         let cfg = resolve(&rc, &profile, &self.overrides)?.node_config(&host, &unique_string())?;
-        let tls = tls_config(&cfg)?;
+        let tls = tls_provider(&cfg)?;
         let (listeners, advertised) = open_listeners(&cfg.binds, self.listeners)?;
-        let core_cfg = core_config(&cfg, advertised.clone(), self.keepalive, tls.is_some())?;
+        let core_cfg = core_config(&cfg, advertised.clone(), self.keepalive, tls)?;
 
         let clock: Clock = {
             let rt = rt.clone();
@@ -463,13 +462,7 @@ impl NodeBuilder {
                 stopped: stopped_rx,
             }),
         };
-        let driver = Driver::new(
-            node.clone(),
-            tcp,
-            TlsLinks::new(tls),
-            rt.sleep(),
-            stopped_tx,
-        );
+        let driver = Driver::new(node.clone(), tcp, rt.sleep(), stopped_tx);
         rt.spawn(&format!("aemp {}", cfg.nodeid), Box::pin(driver.run()))
             .map_err(StartError::Runtime)?;
         tracing::info!(node = %cfg.nodeid, profile = %cfg.profile, binds = ?advertised, seeds = ?cfg.seeds, "node started");

@@ -1,16 +1,17 @@
 //! From a resolved profile to listening sockets and the core's configuration.
 
 use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aemp_config::{Bind, BindHost};
 use aemp_proto::conn::ConnConfig;
 use aemp_proto::node::NodeConfig as CoreConfig;
+use aemp_proto::tls::TlsProvider;
 use aemp_proto::Framing;
 use aemp_transport_tcp::{advertised_addresses, listen};
 use rand::distributions::{Alphanumeric, DistString};
 
-use crate::tls::TlsConfig;
 use crate::StartError;
 
 /// The random string `%u` and a trailing `/` expand to.
@@ -69,11 +70,13 @@ pub(crate) fn open_listeners(
     Ok((listeners, advertised))
 }
 
-/// The TLS settings of the `cert` setting (PEM text, or the path of a PEM file), if any.
-pub(crate) fn tls_config(cfg: &aemp_config::NodeConfig) -> Result<Option<TlsConfig>, StartError> {
+/// The TLS provider of the `cert` setting (PEM text, or the path of a PEM file), if any.
+pub(crate) fn tls_provider(
+    cfg: &aemp_config::NodeConfig,
+) -> Result<Option<Arc<dyn TlsProvider>>, StartError> {
     cfg.cert
         .as_deref()
-        .map(TlsConfig::from_setting)
+        .map(|setting| crate::tls::provider(setting).map(|p| p as Arc<dyn TlsProvider>))
         .transpose()
         .map_err(|reason| StartError::Setting {
             key: "cert",
@@ -82,12 +85,12 @@ pub(crate) fn tls_config(cfg: &aemp_config::NodeConfig) -> Result<Option<TlsConf
 }
 
 /// The core's configuration for a resolved profile and the advertised addresses; `tls`:
-/// whether the node has a certificate (then its greeting asks for TLS).
+/// the node's TLS provider, if it has a certificate (then its greeting asks for TLS).
 pub(crate) fn core_config(
     cfg: &aemp_config::NodeConfig,
     binds: Vec<String>,
     keepalive: Option<Duration>,
-    tls: bool,
+    tls: Option<Arc<dyn TlsProvider>>,
 ) -> Result<CoreConfig, StartError> {
     let mut conn = ConnConfig::new(
         cfg.nodeid.clone(),

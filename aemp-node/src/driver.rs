@@ -3,12 +3,11 @@
 //! Each round follows the core's contract: feed it one kind of input (accepted streams,
 //! bytes, connection results, due timeouts), drain `poll_transport` (for the TCP
 //! transport) and `poll_event` (for the dispatcher, which runs with no lock held) until
-//! both are empty, write what is queued. Every `now` comes from the runtime's clock. Rounds repeat while anything
-//! happened; then the driver sleeps until a socket is ready, a handle wakes it, or the
-//! next deadline (the core's `poll_timeout` or a timer) passes.
+//! both are empty, write what is queued. Every `now` comes from the runtime's clock.
+//! Rounds repeat while anything happened; then the driver sleeps until a socket is ready,
+//! a handle wakes it, or the next deadline (the core's `poll_timeout` or a timer) passes.
 //!
-//! Connections that switch to TLS pass their bytes through [`TlsLinks`] both ways: the
-//! core sees only decrypted input, the socket only encrypted output.
+//! TLS runs inside the core's connections: the driver only moves bytes.
 
 use std::future::poll_fn;
 use std::iter;
@@ -22,7 +21,6 @@ use aemp_transport_tcp::{Event as StreamEvent, Tcp};
 
 use crate::dispatch::{dispatch, guarded};
 use crate::shared::lock;
-use crate::tls::TlsLinks;
 use crate::Node;
 
 /// Rounds per poll before yielding to the executor.
@@ -33,10 +31,6 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 pub(crate) struct Driver<R: Runtime> {
     node: Node,
     tcp: Tcp<R>,
-    tls: TlsLinks,
-    /// Transport outputs taken while feeding the core input, to be acted on before the
-    /// core's next.
-    outs: Vec<TransportOutput>,
     sleep: R::Sleep,
     stop_deadline: Option<Instant>,
     /// Dropped when the driver ends, which resolves `Node::stopped`.
@@ -47,15 +41,12 @@ impl<R: Runtime> Driver<R> {
     pub(crate) fn new(
         node: Node,
         tcp: Tcp<R>,
-        tls: TlsLinks,
         sleep: R::Sleep,
         stopped: async_channel::Sender<()>,
     ) -> Self {
         Driver {
             node,
             tcp,
-            tls,
-            outs: Vec::new(),
             sleep,
             stop_deadline: None,
             _stopped: stopped,
@@ -118,45 +109,13 @@ impl<R: Runtime> Driver<R> {
     }
 
     fn input(&mut self, cx: &mut Context<'_>) -> bool {
-        let Driver {
-            node,
-            tcp,
-            tls,
-            outs,
-            ..
-        } = self;
-        let progress = tcp.poll_input(cx, |id, event| {
-            feed(
-                &mut lock(&node.shared.core),
-                tls,
-                outs,
-                id,
-                event,
-                node.now(),
-            )
-        });
-        self.send_tls_records();
-        progress
+        let node = &self.node;
+        self.tcp.poll_input(cx, |id, event| feed(node, id, event))
     }
 
     fn write(&mut self, cx: &mut Context<'_>) -> bool {
-        let Driver {
-            node,
-            tcp,
-            tls,
-            outs,
-            ..
-        } = self;
-        tcp.poll_output(cx, |id, event| {
-            feed(
-                &mut lock(&node.shared.core),
-                tls,
-                outs,
-                id,
-                event,
-                node.now(),
-            )
-        })
+        let node = &self.node;
+        self.tcp.poll_output(cx, |id, event| feed(node, id, event))
     }
 
     fn timeouts(&mut self) -> bool {
@@ -183,42 +142,22 @@ impl<R: Runtime> Driver<R> {
         core.into_iter().chain(timer).min()
     }
 
-    /// Drains the core (after the transport outputs taken while feeding it): acts on every
-    /// transport output, then hands every event to the dispatcher with no lock held.
+    /// Drains the core: acts on every transport output, then hands every event to the
+    /// dispatcher with no lock held.
     fn outputs(&mut self) -> bool {
         let (outs, events): (Vec<TransportOutput>, Vec<Event>) = {
-            let mut core = lock(&self.node.shared.core);
-            let taken = self.outs.drain(..);
-            let outs = taken
-                .chain(iter::from_fn(|| core.poll_transport()))
-                .collect();
+            let mut core = self.core();
+            let outs = iter::from_fn(|| core.poll_transport()).collect();
             (outs, iter::from_fn(|| core.poll_event()).collect())
         };
         let progress = !outs.is_empty() || !events.is_empty();
         for out in outs {
             match out {
                 TransportOutput::Connect { conn, addr } => self.tcp.connect(conn, &addr),
-                TransportOutput::Transmit { conn, data } => match self.tls.seal(conn, data) {
-                    Ok(bytes) => self.send(conn, bytes),
-                    Err(why) => self.core().conn_closed(conn, &why, self.node.now()),
-                },
-                TransportOutput::StartTls {
-                    conn,
-                    role,
-                    leftover,
-                } => {
-                    let now = self.node.now();
-                    let core = &mut lock(&self.node.shared.core);
-                    self.tls.start(core, conn, role, &leftover, now);
-                }
-                TransportOutput::Close { conn } => {
-                    let last = self.tls.close(conn);
-                    self.send(conn, last);
-                    self.tcp.close(conn);
-                }
+                TransportOutput::Transmit { conn, data } => self.send(conn, data),
+                TransportOutput::Close { conn } => self.tcp.close(conn),
             }
         }
-        self.send_tls_records();
         for event in events {
             dispatch(&self.node, event);
         }
@@ -235,13 +174,6 @@ impl<R: Runtime> Driver<R> {
             self.tcp.abort(conn);
             self.core()
                 .conn_closed(conn, &overflow.to_string(), self.node.now());
-        }
-    }
-
-    /// Queues the handshake records TLS sessions want to send.
-    fn send_tls_records(&mut self) {
-        for (conn, records) in self.tls.take_records() {
-            self.send(conn, records);
         }
     }
 
@@ -265,18 +197,13 @@ impl<R: Runtime> Driver<R> {
     }
 }
 
-/// Hands one transport event to the core (received bytes through TLS where it runs).
-fn feed(
-    core: &mut NodeCore,
-    tls: &mut TlsLinks,
-    outs: &mut Vec<TransportOutput>,
-    id: ConnId,
-    event: StreamEvent<'_>,
-    now: Instant,
-) {
+/// Hands one stream event to the core.
+fn feed(node: &Node, id: ConnId, event: StreamEvent<'_>) {
+    let now = node.now();
+    let mut core = lock(&node.shared.core);
     match event {
         StreamEvent::Connected => core.conn_connected(id, now),
-        StreamEvent::Data(bytes) => tls.input(core, id, bytes, now, outs),
+        StreamEvent::Data(bytes) => core.conn_input(id, bytes, now),
         StreamEvent::Closed(why) => core.conn_closed(id, &why, now),
     }
 }

@@ -11,7 +11,7 @@ use aemp_proto::{
     ConfigError, ConnConfig, ConnError, ConnEvent, Connection, DecodeError, DecodeLimits, Framing,
     HandshakeError, Value,
 };
-use common::{closed, config, Pair, SECRET};
+use common::{closed, config, with_fake_tls, Pair, SECRET};
 
 const REMOTE_L1: &str =
     "aemp;1;b;tls_sha3_512,hmac_sha3_512,tls_anon,cleartext;cbor,json,aemp-postcard1;provider=test;mproto=1";
@@ -273,8 +273,7 @@ fn no_common_auth_method() {
 #[test]
 fn secret_method_without_secret() {
     // We want TLS and have no secret; the remote does not want TLS, so only hmac is left.
-    let mut cfg = ConnConfig::new("a", None);
-    cfg.tls = true;
+    let cfg = with_fake_tls(ConnConfig::new("a", None));
     let mut l = Local::new(cfg);
     l.greet();
     l.assert_handshake_error(HandshakeError::NoSecret);
@@ -357,21 +356,21 @@ fn handshake_timeout() {
 }
 
 #[test]
-fn input_while_tls_is_being_set_up() {
-    let mut cfg = config("a");
-    cfg.tls = true;
-    let mut l = Local::new(cfg);
-    l.input(format!("{REMOTE_L1};tls=1.0\n{REMOTE_L2}\n\x16\x03\x01").as_bytes());
-    assert!(matches!(
-        l.events.last(),
-        Some(ConnEvent::TlsRequested { leftover, .. }) if leftover == b"\x16\x03\x01"
-    ));
+fn garbage_where_tls_records_belong() {
+    let mut l = Local::new(with_fake_tls(config("a")));
+    // Everything after the nonce line belongs to TLS: what is no record there is refused.
+    l.input(format!("{REMOTE_L1};tls=1.0\n{REMOTE_L2}\n\x42\x00\x00").as_bytes());
     assert!(
-        !l.conn.poll_transmit(&mut Vec::new()),
-        "no auth line before TLS"
+        matches!(l.events[1], ConnEvent::TlsStarted { .. }),
+        "{:?}",
+        l.events
     );
-    l.input(b"\x16\x03\x01");
-    l.assert_handshake_error(HandshakeError::InputDuringTlsSetup { len: 3 });
+    assert!(
+        matches!(closed(&l.events), Some(ConnError::Tls(e)) if e.to_string().contains("unexpected record")),
+        "{:?}",
+        l.events
+    );
+    assert!(!l.conn.is_authenticated());
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use aemp_proto::{ConnConfig, ConnEvent, Framing, TlsRole, Value};
-use common::{closed, config, Pair};
+use common::{closed, config, with_fake_tls, Pair};
 
 /// How one side is set up for a given method.
 fn method_config(node: &str, method: &str) -> ConnConfig {
@@ -16,10 +16,10 @@ fn method_config(node: &str, method: &str) -> ConnConfig {
         "cleartext" => cfg.auth_offer = vec!["cleartext".into()],
         "tls_sha3_512" => {
             cfg.secret = None;
-            cfg.tls = true;
+            cfg = with_fake_tls(cfg);
         }
         "tls_anon" => {
-            cfg.tls = true;
+            cfg = with_fake_tls(cfg);
             cfg.auth_offer = vec!["tls_anon".into()];
         }
         other => panic!("no setup for {other}"),
@@ -135,15 +135,13 @@ fn events_come_in_protocol_order() {
 
 #[test]
 fn tls_roles_follow_the_nonce_order() {
-    let mut a = config("a");
-    a.tls = true;
-    let mut b = config("b");
-    b.tls = true;
+    let a = with_fake_tls(config("a"));
+    let b = with_fake_tls(config("b"));
     let mut pair = Pair::new(a, b);
     pair.run();
     let role = |events: &[ConnEvent]| {
         events.iter().find_map(|e| match e {
-            ConnEvent::TlsRequested { role, .. } => Some(*role),
+            ConnEvent::TlsStarted { role } => Some(*role),
             _ => None,
         })
     };
@@ -156,14 +154,13 @@ fn tls_roles_follow_the_nonce_order() {
 
 #[test]
 fn tls_wanted_by_one_side_only_falls_back_to_hmac() {
-    let mut a = config("a");
-    a.tls = true;
+    let a = with_fake_tls(config("a"));
     let mut pair = Pair::new(a, config("b"));
     pair.run();
     assert!(!pair
         .a_events
         .iter()
-        .any(|e| matches!(e, ConnEvent::TlsRequested { .. })));
+        .any(|e| matches!(e, ConnEvent::TlsStarted { .. })));
     assert_eq!(authenticated(&pair.a_events).2, "hmac_sha3_512");
     assert_eq!(authenticated(&pair.b_events).2, "hmac_sha3_512");
 }

@@ -29,6 +29,9 @@ const FORBIDDEN_CRATES: &[&str] = &[
     "polling",
     "getrandom",
     "rand",
+    // TLS crypto backends draw from the OS: the caller supplies rustls's crypto provider.
+    "ring",
+    "aws-lc-rs",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

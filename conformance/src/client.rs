@@ -405,7 +405,7 @@ fn drive_handshake(
                         method,
                     });
                 }
-                ConnEvent::TlsRequested { .. } => {
+                ConnEvent::TlsStarted { .. } => {
                     return Err(ConnectError::Failed(Failure::expected(
                         "a handshake without TLS (we do not announce tls)",
                         "a TLS request",

@@ -10,10 +10,38 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aemp_proto::tls::{TlsError, TlsProvider, TlsRead, TlsRole, TlsSession};
 use aemp_proto::{ConnConfig, ConnEvent, Connection, Framing, Value};
 use libfuzzer_sys::fuzz_target;
 
 const SECRET: &[u8] = b"fuzz";
+
+/// A TLS stand-in that is done at once and passes bytes as they are, so the fuzz bytes
+/// after a TLS greeting reach the protocol inside.
+#[derive(Debug)]
+struct ClearTls;
+
+impl TlsProvider for ClearTls {
+    fn start(&self, _role: TlsRole) -> Result<Box<dyn TlsSession>, TlsError> {
+        Ok(Box::new(ClearTls))
+    }
+}
+
+impl TlsSession for ClearTls {
+    fn read_tls(&mut self, received: &[u8], plaintext: &mut Vec<u8>) -> Result<TlsRead, TlsError> {
+        plaintext.extend_from_slice(received);
+        Ok(TlsRead::default())
+    }
+    fn is_handshaking(&self) -> bool {
+        false
+    }
+    fn write_tls(&mut self, _out: &mut Vec<u8>) {}
+    fn encrypt(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), TlsError> {
+        out.extend_from_slice(plaintext);
+        Ok(())
+    }
+    fn send_close(&mut self, _out: &mut Vec<u8>) {}
+}
 
 struct Harness {
     conn: Connection,
@@ -32,10 +60,7 @@ impl Harness {
         while let Some(event) = self.conn.poll_event() {
             assert!(!self.closed, "event after Closed: {event:?}");
             match event {
-                ConnEvent::TlsRequested { leftover, .. } => {
-                    self.conn.tls_established();
-                    self.conn.handle_input(&leftover);
-                }
+                ConnEvent::TlsStarted { .. } => {}
                 ConnEvent::Authenticated { .. } => self.authenticated = true,
                 ConnEvent::Packet(_) => assert!(self.authenticated, "packet before auth"),
                 ConnEvent::Closed(_) => self.closed = true,
@@ -54,7 +79,7 @@ fuzz_target!(|data: &[u8]| {
     let want_tls = mode & 1 != 0;
     let framing = Framing::ALL[usize::from(mode >> 2 & 3) % Framing::ALL.len()];
     let mut cfg = ConnConfig::new("fuzz", Some(SECRET.to_vec()));
-    cfg.tls = want_tls;
+    cfg.tls = want_tls.then(|| Arc::new(ClearTls) as Arc<dyn TlsProvider>);
     let start = Instant::now();
     let mut h = Harness {
         conn: Connection::new(Arc::new(cfg), &[0x5a; 66], start),

@@ -1,9 +1,11 @@
 //! What a connection needs to know about this node: identity, secret, methods, framings.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::handshake::{AuthMethod, Greeting};
+use crate::tls::TlsProvider;
 use crate::wire::{DecodeLimits, Framing};
 
 /// Settings of one connection (usually shared by every connection of a node via `Arc`).
@@ -34,8 +36,9 @@ pub struct ConnConfig {
     /// `gproto` (and `tls` when [`ConnConfig::tls`] is set) are always sent; an entry here
     /// with one of those keys replaces the default value.
     pub extra_kv: Vec<(String, String)>,
-    /// Whether we want TLS (the driver has a certificate).
-    pub tls: bool,
+    /// Where our TLS sessions come from, when we want TLS (we have a certificate): the
+    /// greeting then announces `tls`, and a peer announcing it too gets TLS.
+    pub tls: Option<Arc<dyn TlsProvider>>,
     /// The longest handshake line accepted, terminator included.
     pub max_line: usize,
     /// Frame limits of the data phase.
@@ -71,7 +74,7 @@ impl ConnConfig {
             auth_accept: names(&AuthMethod::ALL),
             framings: Framing::ALL.to_vec(),
             extra_kv: Vec::new(),
-            tls: false,
+            tls: None,
             max_line: 4096,
             limits: DecodeLimits::default(),
             handshake_timeout: Duration::from_secs(30),
@@ -84,8 +87,14 @@ impl ConnConfig {
     /// ```
     /// # use aemp_proto::{ConnConfig, ConfigError};
     /// assert_eq!(ConnConfig::new("a", None).validate(), Err(ConfigError::NoSecretNoTls));
+    /// # #[derive(Debug)] struct Tls;
+    /// # impl aemp_proto::tls::TlsProvider for Tls {
+    /// #     fn start(&self, _: aemp_proto::TlsRole) -> Result<Box<dyn aemp_proto::tls::TlsSession>, aemp_proto::tls::TlsError> {
+    /// #         Err(aemp_proto::tls::TlsError::new("not in this example"))
+    /// #     }
+    /// # }
     /// let mut tls_only = ConnConfig::new("a", None);
-    /// tls_only.tls = true;
+    /// tls_only.tls = Some(std::sync::Arc::new(Tls));
     /// assert!(tls_only.validate().is_ok());
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -98,7 +107,7 @@ impl ConnConfig {
         }
         match &self.secret {
             Some(s) if s.is_empty() => return Err(ConfigError::EmptySecret),
-            None if !self.tls => return Err(ConfigError::NoSecretNoTls),
+            None if self.tls.is_none() => return Err(ConfigError::NoSecretNoTls),
             _ => {}
         }
         for (list, names) in [
@@ -142,8 +151,14 @@ impl ConnConfig {
     ///
     /// ```
     /// # use aemp_proto::ConnConfig;
+    /// # #[derive(Debug)] struct Tls;
+    /// # impl aemp_proto::tls::TlsProvider for Tls {
+    /// #     fn start(&self, _: aemp_proto::TlsRole) -> Result<Box<dyn aemp_proto::tls::TlsSession>, aemp_proto::tls::TlsError> {
+    /// #         Err(aemp_proto::tls::TlsError::new("not in this example"))
+    /// #     }
+    /// # }
     /// let mut cfg = ConnConfig::new("a", Some(b"s".to_vec()));
-    /// cfg.tls = true;
+    /// cfg.tls = Some(std::sync::Arc::new(Tls));
     /// assert_eq!(cfg.greeting().get("tls"), Some("1.0"));
     /// assert_eq!(cfg.greeting().get("mproto"), Some("1"));
     /// ```
@@ -156,7 +171,7 @@ impl ConnConfig {
             ("mproto".into(), "1".into()),
             ("gproto".into(), "1".into()),
         ];
-        if self.tls {
+        if self.tls.is_some() {
             kv.push(("tls".into(), "1.0".into()));
         }
         for (k, v) in &self.extra_kv {
@@ -184,7 +199,7 @@ impl fmt::Debug for ConnConfig {
             .field("auth_accept", &self.auth_accept)
             .field("framings", &self.framings)
             .field("extra_kv", &self.extra_kv)
-            .field("tls", &self.tls)
+            .field("tls", &self.tls.is_some())
             .field("max_line", &self.max_line)
             .field("limits", &self.limits)
             .field("handshake_timeout", &self.handshake_timeout)

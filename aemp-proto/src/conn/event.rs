@@ -2,6 +2,7 @@
 
 use super::config::ConfigError;
 use crate::handshake::HandshakeError;
+use crate::tls::{TlsError, TlsRole};
 use crate::wire::{DecodeError, Framing, Value};
 
 /// Something the driver (or the node core) must act on, from [`crate::Connection::poll_event`].
@@ -21,15 +22,11 @@ pub enum ConnEvent {
         /// The `key=value` pairs of its greeting, in the order sent.
         kv: Vec<(String, String)>,
     },
-    /// Both sides want TLS: the driver must first write out whatever `poll_transmit` still
-    /// returns (in the clear), then start TLS in `role`, feed `leftover` (bytes received after
-    /// the nonce line, which belong to the TLS stream) to the TLS layer, and call
-    /// `tls_established` once TLS is up.
-    TlsRequested {
+    /// Both sides want TLS: the connection started its TLS session in `role` (for
+    /// information: the connection runs TLS itself).
+    TlsStarted {
         /// Which TLS side this end plays.
         role: TlsRole,
-        /// Received bytes that belong to the TLS stream.
-        leftover: Vec<u8>,
     },
     /// Both auth lines were exchanged and checked; the data phase has begun.
     Authenticated {
@@ -44,20 +41,6 @@ pub enum ConnEvent {
     Packet(Vec<Value>),
     /// The connection is over; emitted once, always last.
     Closed(ConnError),
-}
-
-/// Which end of the TLS handshake this side takes.
-///
-/// ```
-/// use aemp_proto::TlsRole;
-/// assert_ne!(TlsRole::Client, TlsRole::Server);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsRole {
-    /// Our nonce line sorts lower: we connect.
-    Client,
-    /// Our nonce line sorts higher: we accept.
-    Server,
 }
 
 /// Why a connection ended.
@@ -81,9 +64,12 @@ pub enum ConnError {
     /// We already have a connection to that node.
     #[error("already connected to that node, not connecting again")]
     AlreadyConnected,
-    /// The driver's transport failed (I/O error, end of file, TLS error).
+    /// The driver's transport failed (I/O error, end of file).
     #[error("transport error: {0}")]
     Transport(String),
+    /// The TLS session failed (an untrusted certificate, a broken record, ...).
+    #[error("{0}")]
+    Tls(TlsError),
     /// Closed locally for the given reason.
     #[error("closed locally: {0}")]
     Local(String),

@@ -4,7 +4,9 @@
 //! A [`Connection`] owns no socket and no clock. The driver hands it received bytes
 //! ([`Connection::handle_input`]) and the current time ([`Connection::handle_timeout`]),
 //! writes out what [`Connection::poll_transmit`] returns, and acts on the events of
-//! [`Connection::poll_event`].
+//! [`Connection::poll_event`]. When both sides want TLS, the connection runs it itself
+//! (through the [`TlsSession`] its configuration's provider starts): it switches at the
+//! exact byte after the greetings, and the driver keeps moving bytes as before.
 //!
 //! ```
 //! use aemp_proto::conn::{ConnConfig, ConnError};
@@ -24,14 +26,16 @@ use std::time::Instant;
 
 use tracing::debug;
 
+pub use crate::tls::TlsRole;
 pub use config::{ConfigError, ConnConfig, MIN_NONCE_LEN};
-pub use event::{ConnError, ConnEvent, TlsRole};
+pub use event::{ConnError, ConnEvent};
 
 use crate::handshake::lines::LineReader;
 use crate::handshake::{
     auth_line, choose_framing, choose_method, nonce_line, verify_auth_line, AuthPolicy, Greeting,
     HandshakeError, Transcript,
 };
+use crate::tls::TlsSession;
 use crate::wire::{FrameDecoder, Framing, Value};
 
 /// Where a connection stands.
@@ -41,7 +45,7 @@ enum Phase {
     Greeting,
     /// Waiting for the remote's nonce line; its line 1 is parsed.
     Nonce(Greeting),
-    /// `TlsRequested` was emitted; waiting for `tls_established`.
+    /// TLS started after the greetings; waiting for its handshake to complete.
     AwaitTls(Greeting),
     /// Our auth line is queued; waiting for the remote's.
     Auth {
@@ -97,11 +101,17 @@ pub struct Connection {
     remote_node: Option<String>,
     phase: Phase,
     lines: LineReader,
-    tls_active: bool,
+    /// The TLS session, from the moment TLS starts (boxed: rustls's state is large).
+    tls: Option<Box<dyn TlsSession>>,
     authenticated: bool,
     /// Packets sent before authentication.
     held: Vec<Vec<Value>>,
+    /// What we send, in the protocol's bytes (before TLS encrypts them, if it runs).
     out: Vec<u8>,
+    /// With TLS: bytes for the stream as they are (our plaintext greeting, then records).
+    wire: Vec<u8>,
+    /// With TLS: decrypted input being handed on (kept to reuse its allocation).
+    decrypted: Vec<u8>,
     events: VecDeque<ConnEvent>,
     deadline: Option<Instant>,
 }
@@ -137,10 +147,12 @@ impl Connection {
             remote: [Vec::new(), Vec::new()],
             remote_node: None,
             phase: Phase::Greeting,
-            tls_active: false,
+            tls: None,
             authenticated: false,
             held: Vec::new(),
             out: Vec::new(),
+            wire: Vec::new(),
+            decrypted: Vec::new(),
             events: VecDeque::new(),
         };
         let usable = check_start(&conn.config, nonce);
@@ -157,7 +169,8 @@ impl Connection {
         conn
     }
 
-    /// Processes bytes read from the stream (after TLS: the decrypted bytes).
+    /// Processes bytes read from the stream (TLS records once TLS runs: the connection
+    /// decrypts them itself).
     ///
     /// ```
     /// # use std::{sync::Arc, time::Instant};
@@ -172,19 +185,50 @@ impl Connection {
     /// # }
     /// ```
     pub fn handle_input(&mut self, data: &[u8]) {
+        if self.tls.is_some() {
+            self.tls_input(data);
+        } else {
+            self.protocol_input(data);
+        }
+    }
+
+    /// Bytes of the protocol itself (received as they are, or decrypted).
+    fn protocol_input(&mut self, data: &[u8]) {
         match self.phase {
-            Phase::Closed => {}
-            Phase::AwaitTls(_) => {
-                if !data.is_empty() {
-                    self.finish(HandshakeError::InputDuringTlsSetup { len: data.len() }.into());
-                }
-            }
+            Phase::Closed | Phase::AwaitTls(_) => {}
             Phase::Data { .. } => self.decode(data),
             Phase::Greeting | Phase::Nonce(_) | Phase::Auth { .. } => {
                 self.lines.push(data);
                 self.process_lines();
             }
         }
+    }
+
+    /// Records for the TLS session: the handshake, then the protocol's bytes encrypted.
+    fn tls_input(&mut self, data: &[u8]) {
+        let Some(session) = self.tls.as_mut() else {
+            return;
+        };
+        let mut plain = std::mem::take(&mut self.decrypted);
+        plain.clear();
+        let read = session.read_tls(data, &mut plain);
+        let established = !session.is_handshaking();
+        match read {
+            Err(e) => self.finish(ConnError::Tls(e)),
+            Ok(read) => {
+                if established {
+                    self.tls_established();
+                }
+                if !plain.is_empty() {
+                    self.protocol_input(&plain);
+                }
+                if read.peer_closed && !self.is_closed() {
+                    let why = "TLS: the peer ended the TLS session".to_owned();
+                    self.finish(ConnError::Transport(why));
+                }
+            }
+        }
+        self.decrypted = plain;
     }
 
     /// Appends all pending bytes to `out` (swapping buffers if `out` is empty); true if
@@ -202,15 +246,39 @@ impl Connection {
     /// # }
     /// ```
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> bool {
-        if self.out.is_empty() {
+        if self.tls.is_some() {
+            self.seal();
+        }
+        let pending = if self.tls.is_some() || !self.wire.is_empty() {
+            &mut self.wire
+        } else {
+            &mut self.out
+        };
+        if pending.is_empty() {
             return false;
         }
         if out.is_empty() {
-            std::mem::swap(out, &mut self.out);
+            std::mem::swap(out, pending);
         } else {
-            out.append(&mut self.out);
+            out.append(pending);
         }
         true
+    }
+
+    /// With TLS: moves the session's own records, then our pending bytes encrypted (once
+    /// the handshake is over), to `wire`.
+    fn seal(&mut self) {
+        let Some(session) = self.tls.as_mut() else {
+            return;
+        };
+        session.write_tls(&mut self.wire);
+        if self.out.is_empty() || session.is_handshaking() {
+            return;
+        }
+        match session.encrypt(&self.out, &mut self.wire) {
+            Ok(()) => self.out.clear(),
+            Err(e) => self.finish(ConnError::Tls(e)),
+        }
     }
 
     /// The next event, oldest first.
@@ -322,23 +390,11 @@ impl Connection {
         self.finish(reason);
     }
 
-    /// The driver has wrapped the stream in TLS (after `TlsRequested`): our auth line is
-    /// queued, to be sent inside TLS. Does nothing unless TLS was requested.
-    ///
-    /// ```
-    /// # use std::{sync::Arc, time::Instant};
-    /// # use aemp_proto::{ConnConfig, Connection};
-    /// # fn example(now: Instant) {
-    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
-    /// c.tls_established(); // not requested: ignored
-    /// assert!(!c.is_closed());
-    /// # }
-    /// ```
-    pub fn tls_established(&mut self) {
+    /// The TLS handshake is over: our auth line is queued, to be sent inside TLS.
+    fn tls_established(&mut self) {
         match std::mem::replace(&mut self.phase, Phase::Closed) {
             Phase::AwaitTls(remote) => {
                 debug!(node = %self.config.node_id, "TLS established, authenticating inside");
-                self.tls_active = true;
                 match self.queue_auth_line(&remote) {
                     Ok(send) => self.phase = Phase::Auth { send },
                     Err(e) => self.finish(e.into()),
@@ -414,11 +470,15 @@ impl Connection {
                 Err(e) => return self.finish(e.into()),
             }
         }
-        if matches!(self.phase, Phase::Data { .. }) {
-            let rest = self.lines.take_rest();
-            if !rest.is_empty() {
-                self.decode(&rest);
-            }
+        let rest = self.lines.take_rest();
+        if rest.is_empty() {
+            return;
+        }
+        match self.phase {
+            Phase::Data { .. } => self.decode(&rest),
+            // Everything after the remote's nonce line belongs to TLS.
+            Phase::AwaitTls(_) => self.tls_input(&rest),
+            _ => {}
         }
     }
 
@@ -447,16 +507,18 @@ impl Connection {
             node_id: remote.node_id.clone(),
             kv: remote.kv.clone(),
         });
-        if self.config.tls && remote.wants_tls() {
+        if let (Some(provider), true) = (&self.config.tls, remote.wants_tls()) {
             let role = if self.local[1] < self.remote[1] {
                 TlsRole::Client
             } else {
                 TlsRole::Server
             };
             debug!(node = %self.config.node_id, ?role, "both sides want TLS");
-            let leftover = self.lines.take_rest();
-            self.events
-                .push_back(ConnEvent::TlsRequested { role, leftover });
+            let session = provider.start(role).map_err(HandshakeError::TlsStart)?;
+            // What we queued so far (our greeting) goes out in the clear, before TLS.
+            self.wire.append(&mut self.out);
+            self.tls = Some(session);
+            self.events.push_back(ConnEvent::TlsStarted { role });
             return Ok(Phase::AwaitTls(remote));
         }
         let send = self.queue_auth_line(&remote)?;
@@ -470,7 +532,7 @@ impl Connection {
             &remote.auth_accept,
             &cfg.auth_offer,
             cfg.secret.is_some(),
-            self.tls_active,
+            self.tls.is_some(),
         )?;
         let framing = choose_framing(&remote.framings, &cfg.framings)?;
         let line = auth_line(method, cfg.secret.as_deref(), self.transcript(), framing)?;
@@ -486,7 +548,7 @@ impl Connection {
             secret: cfg.secret.as_deref(),
             accept: &cfg.auth_accept,
             framings: &cfg.framings,
-            tls_active: self.tls_active,
+            tls_active: self.tls.is_some(),
         };
         let verified = verify_auth_line(line, self.transcript(), policy)?;
         let decoder = verified.framing.decoder(cfg.limits);
@@ -531,11 +593,21 @@ impl Connection {
         }
     }
 
-    /// Ends the connection: nothing more is sent or reported after `Closed(reason)`.
+    /// Ends the connection: nothing more is reported after `Closed(reason)`, and nothing
+    /// more is sent but, with TLS, its last words (an alert after a TLS failure, else
+    /// close_notify, unless the stream itself is gone).
     fn finish(&mut self, reason: ConnError) {
         debug!(node = %self.config.node_id, remote = ?self.remote_node, %reason, "connection closed");
         self.phase = Phase::Closed;
         self.out = Vec::new();
+        self.wire = Vec::new();
+        if let Some(mut session) = self.tls.take() {
+            match &reason {
+                ConnError::Transport(_) => {}
+                ConnError::Tls(_) => session.write_tls(&mut self.wire),
+                _ => session.send_close(&mut self.wire),
+            }
+        }
         self.held = Vec::new();
         self.lines.take_rest();
         self.events.push_back(ConnEvent::Closed(reason));

@@ -79,14 +79,9 @@ pub enum HandshakeError {
     /// The method that must be used needs a shared secret and none is configured.
     #[error("the authentication method needs a shared secret, but none is configured")]
     NoSecret,
-    /// Bytes were handed in while waiting for the driver to start TLS.
-    #[error(
-        "{len} bytes arrived while TLS was being set up; bytes after the nonce line belong to TLS"
-    )]
-    InputDuringTlsSetup {
-        /// How many bytes were handed in.
-        len: usize,
-    },
+    /// Both sides want TLS, but our TLS session could not start.
+    #[error("cannot start TLS: {0}")]
+    TlsStart(crate::tls::TlsError),
     /// Authentication did not finish before the handshake deadline.
     #[error("handshake did not complete before the timeout")]
     Timeout,

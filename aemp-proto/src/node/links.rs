@@ -126,7 +126,7 @@ impl NodeCore {
         }
     }
 
-    /// Bytes arrived on a stream (after TLS: the decrypted bytes).
+    /// Bytes arrived on a stream (as they are: a TLS connection decrypts them itself).
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
@@ -164,23 +164,6 @@ impl NodeCore {
         self.advance(now);
         if let Some(link) = self.links.get_mut(&conn) {
             link.conn.close(ConnError::Transport(why.to_owned()));
-            self.process_conn_events(conn);
-        }
-    }
-
-    /// The driver finished wrapping `conn` in TLS after [`TransportOutput::StartTls`].
-    ///
-    /// ```
-    /// # fn example(now: std::time::Instant) {
-    /// # use aemp_proto::conn::ConnConfig;
-    /// # use aemp_proto::node::{NodeConfig, NodeCore, ConnId};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
-    /// node.conn_tls_established(ConnId(99)); // unknown connections are ignored
-    /// # }
-    /// ```
-    pub fn conn_tls_established(&mut self, conn: ConnId) {
-        if let Some(link) = self.links.get_mut(&conn) {
-            link.conn.tls_established();
             self.process_conn_events(conn);
         }
     }
@@ -226,15 +209,7 @@ impl NodeCore {
             };
             match event {
                 ConnEvent::Greeted { node_id, .. } => self.on_greeted(id, node_id),
-                ConnEvent::TlsRequested { role, leftover } => {
-                    // The rest of our greeting goes out in the clear, before TLS starts.
-                    self.flush_link(id);
-                    self.transports.push_back(TransportOutput::StartTls {
-                        conn: id,
-                        role,
-                        leftover,
-                    });
-                }
+                ConnEvent::TlsStarted { .. } => {}
                 ConnEvent::Authenticated { .. } => self.on_authenticated(id),
                 ConnEvent::Packet(packet) => self.on_packet(id, packet),
                 ConnEvent::Closed(err) => {
@@ -523,6 +498,10 @@ impl NodeCore {
             link.last_tx = self.now;
             self.transports
                 .push_back(TransportOutput::Transmit { conn: id, data });
+        }
+        if link.conn.is_closed() {
+            // Encrypting what was pending failed: the connection is over.
+            self.process_conn_events(id);
         }
     }
 

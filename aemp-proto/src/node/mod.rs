@@ -44,7 +44,6 @@ pub use ids::{port_id, split_port_id};
 pub use output::{ConnId, DbChange, Event, MonitorId, RequestId, TransportOutput, WatchId};
 pub use rng::Rng;
 
-pub use crate::conn::TlsRole;
 use crate::Value;
 use directory::Directory;
 use links::{Link, Peer, Seed};

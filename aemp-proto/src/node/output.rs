@@ -1,6 +1,5 @@
 //! What the node core asks its driver and its application to do.
 
-use super::TlsRole;
 use crate::Value;
 
 macro_rules! id_type {
@@ -72,19 +71,6 @@ pub enum TransportOutput {
         conn: ConnId,
         /// Everything that is pending for it.
         data: Vec<u8>,
-    },
-    /// Wrap the stream of `conn` in TLS with this role, then call `conn_tls_established`.
-    /// Every [`Event::Transmit`] for `conn` before this one is plaintext (the end of our
-    /// greeting) and must reach the stream before TLS starts; none follows until
-    /// `conn_tls_established`, and every one after it must be encrypted. From here on, all
-    /// bytes received on the stream belong to TLS: `conn_input` takes only decrypted ones.
-    StartTls {
-        /// The connection.
-        conn: ConnId,
-        /// Client or server.
-        role: TlsRole,
-        /// Bytes already received that belong to the TLS stream.
-        leftover: Vec<u8>,
     },
     /// Close the stream of `conn` (after writing what was transmitted before).
     Close {

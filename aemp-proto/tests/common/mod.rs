@@ -1,9 +1,18 @@
 //! An in-memory pair of connections with a virtual clock, shared by the integration tests.
+#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aemp_proto::{ConnConfig, ConnEvent, Connection};
+
+pub mod fake_tls;
+
+/// A config that wants TLS, with the stand-in [`fake_tls::FakeTls`].
+pub fn with_fake_tls(mut cfg: ConnConfig) -> ConnConfig {
+    cfg.tls = Some(Arc::new(fake_tls::FakeTls));
+    cfg
+}
 
 /// The shared secret of the reference captures.
 pub const SECRET: &[u8] = b"geheim";
@@ -13,8 +22,7 @@ pub fn config(node: &str) -> ConnConfig {
     ConnConfig::new(node, Some(SECRET.to_vec()))
 }
 
-/// Two connections joined back to back. TLS is faked: on `TlsRequested` the pair calls
-/// `tls_established` and hands the leftover bytes back in as (already decrypted) input.
+/// Two connections joined back to back (TLS, if both want it, runs inside them).
 pub struct Pair {
     pub a: Connection,
     pub b: Connection,
@@ -44,8 +52,8 @@ impl Pair {
     pub fn run(&mut self) {
         loop {
             let mut moved = false;
-            moved |= pump(&mut self.a, &mut self.a_events);
-            moved |= pump(&mut self.b, &mut self.b_events);
+            moved |= collect(&mut self.a, &mut self.a_events);
+            moved |= collect(&mut self.b, &mut self.b_events);
             let (mut a_to_b, mut b_to_a) = (Vec::new(), Vec::new());
             moved |= self.a.poll_transmit(&mut a_to_b);
             moved |= self.b.poll_transmit(&mut b_to_a);
@@ -58,19 +66,11 @@ impl Pair {
     }
 }
 
-/// Collects the events of `conn`, completing a fake TLS setup when asked; true if any.
-fn pump(conn: &mut Connection, events: &mut Vec<ConnEvent>) -> bool {
-    let mut any = false;
-    while let Some(ev) = conn.poll_event() {
-        any = true;
-        if let ConnEvent::TlsRequested { leftover, .. } = &ev {
-            let leftover = leftover.clone();
-            conn.tls_established();
-            conn.handle_input(&leftover);
-        }
-        events.push(ev);
-    }
-    any
+/// Collects the events of `conn`; true if any.
+fn collect(conn: &mut Connection, events: &mut Vec<ConnEvent>) -> bool {
+    let before = events.len();
+    events.extend(std::iter::from_fn(|| conn.poll_event()));
+    events.len() > before
 }
 
 /// The `Closed` reason among `events`, if any.

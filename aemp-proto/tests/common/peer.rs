@@ -290,7 +290,7 @@ impl Harness {
                 ConnEvent::Authenticated { .. } => p.authenticated = true,
                 ConnEvent::Closed(e) => p.closed = Some(e),
                 ConnEvent::Greeted { .. } => {}
-                ConnEvent::TlsRequested { .. } => panic!("no TLS in this harness"),
+                ConnEvent::TlsStarted { .. } => panic!("no TLS in this harness"),
             }
         }
         let mut bytes = Vec::new();
@@ -361,7 +361,6 @@ impl Harness {
                     None => self.pending_connects.push((conn, addr)),
                 }
             }
-            TransportOutput::StartTls { .. } => panic!("no TLS in this harness"),
         }
     }
 }

@@ -213,11 +213,6 @@ impl Net {
                 self.send_chunk((i, conn), Chunk::Eof);
                 self.pipe_of.remove(&(i, conn));
             }
-            TransportOutput::StartTls { conn, .. } => {
-                self.nodes[i]
-                    .core
-                    .conn_closed(conn, "no TLS in the simulation", now);
-            }
         }
     }
 

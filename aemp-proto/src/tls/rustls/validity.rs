@@ -18,14 +18,14 @@ const GENERALIZED_TIME: u8 = 0x18;
 
 /// When a certificate is valid, in seconds since the Unix epoch (both ends included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Validity {
+pub(super) struct Validity {
     not_before: u64,
     not_after: u64,
 }
 
 impl Validity {
     /// Reads the validity period of a certificate; the text names what is malformed.
-    pub(crate) fn of(cert: &CertificateDer<'_>) -> Result<Validity, String> {
+    pub(super) fn of(cert: &CertificateDer<'_>) -> Result<Validity, String> {
         let malformed = |what: &str| format!("malformed certificate: {what}");
         let (cert, _) = expect(cert, SEQUENCE).ok_or_else(|| malformed("no outer SEQUENCE"))?;
         let (tbs, _) = expect(cert, SEQUENCE).ok_or_else(|| malformed("no tbsCertificate"))?;
@@ -50,7 +50,7 @@ impl Validity {
     }
 
     /// Whether `now` lies in the period, as the error webpki would give if not.
-    pub(crate) fn check(&self, now: UnixTime) -> Result<(), Error> {
+    pub(super) fn check(&self, now: UnixTime) -> Result<(), Error> {
         let at = now.as_secs();
         if at < self.not_before {
             return Err(CertificateError::NotValidYetContext {

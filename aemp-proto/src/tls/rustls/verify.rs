@@ -31,7 +31,7 @@ use super::validity::Validity;
 /// Verifies peer certificates by the rule of the [module docs](self), as TLS client (the
 /// peer is the server) and as TLS server (the peer is the client).
 #[derive(Debug)]
-pub(crate) struct PeerVerifier {
+pub(super) struct PeerVerifier {
     /// The configured certificates with their validity periods.
     pinned: Vec<(CertificateDer<'static>, Validity)>,
     /// The configured certificates as trust anchors.
@@ -44,7 +44,7 @@ pub(crate) struct PeerVerifier {
 impl PeerVerifier {
     /// Trusts `trusted` (the certificates of the `cert` setting), with the signature
     /// algorithms of `provider`.
-    pub(crate) fn new(
+    pub(super) fn new(
         trusted: &[CertificateDer<'static>],
         provider: &Arc<CryptoProvider>,
     ) -> Result<PeerVerifier, String> {
