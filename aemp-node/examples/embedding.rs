@@ -17,7 +17,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use aemp_proto::conn::ConnConfig;
+use aemp_proto::conn::{Channel, ConnConfig};
 use aemp_proto::node::{ConnId, Event, NodeConfig, NodeCore, TransportOutput};
 use aemp_proto::Value;
 
@@ -57,7 +57,7 @@ impl Host {
         let now = Instant::now();
         while let Some(Ok((socket, _))) = self.listener.as_ref().map(|l| l.accept()) {
             socket.set_nonblocking(true).unwrap();
-            let id = self.core.accept(now);
+            let id = self.core.accept(Channel::Plain, now);
             self.streams.insert(
                 id,
                 Stream {
@@ -106,7 +106,7 @@ impl Host {
                                 closing: false,
                             },
                         );
-                        self.core.conn_connected(conn, now);
+                        self.core.conn_connected(conn, Channel::Plain, now);
                     }
                     Err(e) => self
                         .core

@@ -10,6 +10,7 @@ use aemp_config::{resolve, Overrides, Precedence, RcFile};
 use aemp_proto::node::NodeCore;
 use aemp_proto::{Framing, Value};
 use aemp_runtime::Runtime;
+use aemp_transport::{StreamOptions, Streams, Transports};
 use aemp_transport_tcp::{hostname, Tcp, TcpOptions};
 use serde_json::Value as Json;
 
@@ -56,7 +57,7 @@ pub struct NodeBuilder {
     rc_file: Option<PathBuf>,
     listeners: Vec<TcpListener>,
     services: Services,
-    tcp: TcpOptions,
+    streams: StreamOptions,
     keepalive: Option<Duration>,
 }
 
@@ -79,7 +80,7 @@ impl NodeBuilder {
             rc_file: None,
             listeners: Vec::new(),
             services: Services::default(),
-            tcp: TcpOptions::default(),
+            streams: StreamOptions::default(),
             keepalive: None,
         }
     }
@@ -303,7 +304,7 @@ impl NodeBuilder {
     /// # drop(b);
     /// ```
     pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
-        self.tcp.max_queued_bytes = bytes;
+        self.streams.max_queued_bytes = bytes;
         self
     }
 
@@ -439,7 +440,7 @@ impl NodeBuilder {
             rt.clone(),
             TcpOptions {
                 nodelay: cfg.nodelay,
-                ..self.tcp
+                ..TcpOptions::default()
             },
         );
         for l in listeners {
@@ -462,7 +463,10 @@ impl NodeBuilder {
                 stopped: stopped_rx,
             }),
         };
-        let driver = Driver::new(node.clone(), tcp, rt.sleep(), stopped_tx);
+        let mut transports = Transports::default();
+        transports.add(Box::new(tcp));
+        let streams = Streams::new(self.streams);
+        let driver = Driver::new(node.clone(), transports, streams, rt.sleep(), stopped_tx);
         rt.spawn(&format!("aemp {}", cfg.nodeid), Box::pin(driver.run()))
             .map_err(StartError::Runtime)?;
         tracing::info!(node = %cfg.nodeid, profile = %cfg.profile, binds = ?advertised, seeds = ?cfg.seeds, "node started");

@@ -1,9 +1,9 @@
 //! The driver: one future per node that owns its sockets and runs the core.
 //!
 //! Each round follows the core's contract: feed it one kind of input (accepted streams,
-//! bytes, connection results, due timeouts), drain `poll_transport` (for the TCP
-//! transport) and `poll_event` (for the dispatcher, which runs with no lock held) until
-//! both are empty, write what is queued. Every `now` comes from the runtime's clock.
+//! bytes, connection results, due timeouts), drain `poll_transport` (for the transports
+//! and the streams) and `poll_event` (for the dispatcher, which runs with no lock held)
+//! until both are empty, write what is queued. Every `now` comes from the runtime's clock.
 //! Rounds repeat while anything happened; then the driver sleeps until a socket is ready,
 //! a handle wakes it, or the next deadline (the core's `poll_timeout` or a timer) passes.
 //!
@@ -16,8 +16,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use aemp_proto::node::{ConnId, Event, NodeCore, TransportOutput};
-use aemp_runtime::{Runtime, Sleep};
-use aemp_transport_tcp::{Event as StreamEvent, Tcp};
+use aemp_runtime::Sleep;
+use aemp_transport::{StreamEvent, Streams, Transports};
 
 use crate::dispatch::{dispatch, guarded};
 use crate::shared::lock;
@@ -28,25 +28,28 @@ const MAX_ROUNDS: usize = 64;
 /// How long a stopping node may take to write what is queued.
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
-pub(crate) struct Driver<R: Runtime> {
+pub(crate) struct Driver<S: Sleep> {
     node: Node,
-    tcp: Tcp<R>,
-    sleep: R::Sleep,
+    transports: Transports,
+    streams: Streams,
+    sleep: S,
     stop_deadline: Option<Instant>,
     /// Dropped when the driver ends, which resolves `Node::stopped`.
     _stopped: async_channel::Sender<()>,
 }
 
-impl<R: Runtime> Driver<R> {
+impl<S: Sleep> Driver<S> {
     pub(crate) fn new(
         node: Node,
-        tcp: Tcp<R>,
-        sleep: R::Sleep,
+        transports: Transports,
+        streams: Streams,
+        sleep: S,
         stopped: async_channel::Sender<()>,
     ) -> Self {
         Driver {
             node,
-            tcp,
+            transports,
+            streams,
             sleep,
             stop_deadline: None,
             _stopped: stopped,
@@ -99,10 +102,10 @@ impl<R: Runtime> Driver<R> {
 
     fn accept(&mut self, cx: &mut Context<'_>) -> bool {
         let mut progress = false;
-        while let Some((stream, peer)) = self.tcp.poll_accept(cx) {
-            let id = self.core().accept(self.node.now());
-            tracing::debug!(conn = id.0, %peer, "accepted");
-            self.tcp.insert(id, stream, peer);
+        while let Poll::Ready(opened) = self.transports.poll_accept(cx) {
+            let id = self.core().accept(opened.channel.clone(), self.node.now());
+            tracing::debug!(conn = id.0, peer = %opened.peer, "accepted");
+            self.streams.insert(id, opened);
             progress = true;
         }
         progress
@@ -110,12 +113,14 @@ impl<R: Runtime> Driver<R> {
 
     fn input(&mut self, cx: &mut Context<'_>) -> bool {
         let node = &self.node;
-        self.tcp.poll_input(cx, |id, event| feed(node, id, event))
+        self.streams
+            .poll_input(cx, |id, event| feed(node, id, event))
     }
 
     fn write(&mut self, cx: &mut Context<'_>) -> bool {
         let node = &self.node;
-        self.tcp.poll_output(cx, |id, event| feed(node, id, event))
+        self.streams
+            .poll_output(cx, |id, event| feed(node, id, event))
     }
 
     fn timeouts(&mut self) -> bool {
@@ -153,9 +158,9 @@ impl<R: Runtime> Driver<R> {
         let progress = !outs.is_empty() || !events.is_empty();
         for out in outs {
             match out {
-                TransportOutput::Connect { conn, addr } => self.tcp.connect(conn, &addr),
+                TransportOutput::Connect { conn, addr } => self.connect(conn, &addr),
                 TransportOutput::Transmit { conn, data } => self.send(conn, data),
-                TransportOutput::Close { conn } => self.tcp.close(conn),
+                TransportOutput::Close { conn } => self.streams.close(conn),
             }
         }
         for event in events {
@@ -164,14 +169,28 @@ impl<R: Runtime> Driver<R> {
         progress
     }
 
+    /// Starts opening a stream to `addr` with the transport its scheme names.
+    fn connect(&mut self, conn: ConnId, addr: &str) {
+        match self.transports.route(addr) {
+            Some((transport, rest)) => {
+                let opening = transport.connect(rest);
+                self.streams.connect(conn, addr, opening);
+            }
+            None => {
+                let why = format!("no transport for {addr} in this node");
+                self.core().conn_closed(conn, &why, self.node.now());
+            }
+        }
+    }
+
     /// Queues bytes for a stream; a full queue closes the connection.
     fn send(&mut self, conn: ConnId, data: Vec<u8>) {
         if data.is_empty() {
             return;
         }
-        if let Err(overflow) = self.tcp.transmit(conn, data) {
+        if let Err(overflow) = self.streams.transmit(conn, data) {
             tracing::warn!(conn = conn.0, error = %overflow, "closing the connection");
-            self.tcp.abort(conn);
+            self.streams.abort(conn);
             self.core()
                 .conn_closed(conn, &overflow.to_string(), self.node.now());
         }
@@ -181,12 +200,12 @@ impl<R: Runtime> Driver<R> {
     fn poll_stop(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let now = self.node.now();
         let deadline = *self.stop_deadline.get_or_insert_with(|| {
-            self.tcp.drop_listeners();
-            self.tcp.close_all();
+            self.transports.close_listeners();
+            self.streams.close_all();
             now + STOP_GRACE
         });
-        self.tcp.poll_output(cx, |_, _| {});
-        if self.tcp.is_idle() || now >= deadline {
+        self.streams.poll_output(cx, |_, _| {});
+        if self.streams.is_idle() || now >= deadline {
             return Poll::Ready(());
         }
         self.sleep.reset(deadline);
@@ -202,7 +221,7 @@ fn feed(node: &Node, id: ConnId, event: StreamEvent<'_>) {
     let now = node.now();
     let mut core = lock(&node.shared.core);
     match event {
-        StreamEvent::Connected => core.conn_connected(id, now),
+        StreamEvent::Connected(channel) => core.conn_connected(id, channel, now),
         StreamEvent::Data(bytes) => core.conn_input(id, bytes, now),
         StreamEvent::Closed(why) => core.conn_closed(id, &why, now),
     }

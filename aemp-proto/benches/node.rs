@@ -6,7 +6,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use aemp_proto::conn::ConnConfig;
+use aemp_proto::conn::{Channel, ConnConfig};
 use aemp_proto::node::{ConnId, Event, NodeConfig, NodeCore, TransportOutput};
 use aemp_proto::{DecodeLimits, Framing, Value};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -46,8 +46,8 @@ impl Pair {
                 _ => None,
             })
             .expect("a connects to its seed");
-        a.conn_connected(ca, now);
-        let cb = b.accept(now);
+        a.conn_connected(ca, Channel::Plain, now);
+        let cb = b.accept(Channel::Plain, now);
         let mut pair = Pair {
             a,
             b,

@@ -60,6 +60,7 @@ impl Local {
         let seen_by_remote = Transcript {
             local: [REMOTE_L1.as_bytes(), REMOTE_L2.as_bytes()],
             remote: [&self.lines[0], &self.lines[1]],
+            binding: b"",
         };
         let mut line = auth_line(method, secret, seen_by_remote, framing).unwrap();
         line.push('\n');

@@ -52,6 +52,7 @@ impl Vector {
         Transcript {
             local: [self.local[0].as_bytes(), self.local[1].as_bytes()],
             remote: [self.remote[0].as_bytes(), self.remote[1].as_bytes()],
+            binding: b"",
         }
     }
 

@@ -5,7 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use aemp_proto::{ConnConfig, ConnEvent, Framing, TlsRole, Value};
+use aemp_proto::conn::Channel;
+use aemp_proto::{ConnConfig, ConnError, ConnEvent, Framing, HandshakeError, TlsRole, Value};
 use common::{closed, config, with_fake_tls, Pair};
 
 /// How one side is set up for a given method.
@@ -245,4 +246,46 @@ fn refusing_after_greeted_voids_an_unseen_authentication() {
         pair.a.poll_event(),
         Some(ConnEvent::Closed(aemp_proto::ConnError::AlreadyConnected))
     );
+}
+
+/// Two connections on an encrypted stream (QUIC) with these bindings and verification.
+fn on_encrypted_stream(a_binding: &[u8], b_binding: &[u8], peer_verified: bool) -> Pair {
+    let (a, b) = (with_fake_tls(config("a")), with_fake_tls(config("b")));
+    let mut pair = Pair::new(a, b);
+    for (conn, binding) in [(&mut pair.a, a_binding), (&mut pair.b, b_binding)] {
+        conn.set_channel(Channel::Encrypted {
+            binding: binding.to_vec(),
+            peer_verified,
+        });
+    }
+    pair.run();
+    pair
+}
+
+#[test]
+fn an_encrypted_stream_runs_no_tls_inside_and_binds_the_auth_to_the_session() {
+    let pair = on_encrypted_stream(b"exporter value", b"exporter value", false);
+    assert!(pair.a.is_authenticated() && pair.b.is_authenticated());
+    assert!(!pair
+        .a_events
+        .iter()
+        .any(|e| matches!(e, ConnEvent::TlsStarted { .. })));
+    // The transport did not verify certificates: only the secret authenticates.
+    assert_eq!(authenticated(&pair.a_events).2, "hmac_sha3_512");
+
+    // A relay that splices two sessions: each side derived another binding.
+    let pair = on_encrypted_stream(b"session one", b"session two", false);
+    let failure = ConnError::Handshake(HandshakeError::AuthFailure);
+    assert_eq!(closed(&pair.a_events), Some(&failure));
+    assert_eq!(closed(&pair.b_events), Some(&failure));
+}
+
+#[test]
+fn a_transport_that_verified_the_certificates_allows_the_tls_methods() {
+    let pair = on_encrypted_stream(b"exporter value", b"exporter value", true);
+    assert_eq!(authenticated(&pair.a_events).2, "tls_sha3_512");
+    assert!(!pair
+        .b_events
+        .iter()
+        .any(|e| matches!(e, ConnEvent::TlsStarted { .. })));
 }

@@ -84,6 +84,7 @@ impl Exchanged {
         Transcript {
             local: [&self.local[0], &self.local[1]],
             remote: [&self.remote[0], &self.remote[1]],
+            binding: b"",
         }
     }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aemp_proto::node::{ConnId, NodeConfig, NodeCore, TransportOutput};
+use aemp_proto::conn::Channel;
 use aemp_proto::{ConnConfig, Connection, DecodeLimits, Framing};
 use libfuzzer_sys::fuzz_target;
 
@@ -54,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
         node.become_global(now);
     }
     node.port();
-    let conn = node.accept(now);
+    let conn = node.accept(Channel::Plain, now);
     let mut peer = Connection::new(
         Arc::new(ConnConfig::new("peer", Some(SECRET.to_vec()))),
         &[9; 66],

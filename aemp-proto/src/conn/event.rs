@@ -43,6 +43,29 @@ pub enum ConnEvent {
     Closed(ConnError),
 }
 
+/// What the byte stream under a connection provides by itself.
+///
+/// ```
+/// use aemp_proto::conn::Channel;
+/// let quic = Channel::Encrypted { binding: vec![1; 32], peer_verified: true };
+/// assert_ne!(quic, Channel::Plain);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Channel {
+    /// A plain byte stream (TCP): TLS, if both sides want it, runs inside the connection.
+    #[default]
+    Plain,
+    /// A stream its transport encrypts (QUIC): no TLS runs inside it.
+    Encrypted {
+        /// A value both ends derive from the session (a TLS exporter value): the auth
+        /// tokens cover it, so an authentication cannot be relayed into another session.
+        binding: Vec<u8>,
+        /// The transport's TLS verified the peer's certificate against ours (the `cert`
+        /// setting), so the `tls_` auth methods may be used.
+        peer_verified: bool,
+    },
+}
+
 /// Why a connection ended.
 ///
 /// ```

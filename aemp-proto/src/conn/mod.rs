@@ -28,7 +28,7 @@ use tracing::debug;
 
 pub use crate::tls::TlsRole;
 pub use config::{ConfigError, ConnConfig, MIN_NONCE_LEN};
-pub use event::{ConnError, ConnEvent};
+pub use event::{Channel, ConnError, ConnEvent};
 
 use crate::handshake::lines::LineReader;
 use crate::handshake::{
@@ -101,6 +101,8 @@ pub struct Connection {
     remote_node: Option<String>,
     phase: Phase,
     lines: LineReader,
+    /// What the stream itself provides (an encrypted transport such as QUIC).
+    channel: Channel,
     /// The TLS session, from the moment TLS starts (boxed: rustls's state is large).
     tls: Option<Box<dyn TlsSession>>,
     authenticated: bool,
@@ -147,6 +149,7 @@ impl Connection {
             remote: [Vec::new(), Vec::new()],
             remote_node: None,
             phase: Phase::Greeting,
+            channel: Channel::Plain,
             tls: None,
             authenticated: false,
             held: Vec::new(),
@@ -404,6 +407,39 @@ impl Connection {
         }
     }
 
+    /// Tells the connection what its stream provides, before any byte of the peer arrived:
+    /// an [`Channel::Encrypted`] stream (QUIC) runs no TLS of its own inside, and its
+    /// binding is covered by the auth tokens. Ignored once the handshake has gone further.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::conn::{Channel, ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// c.set_channel(Channel::Encrypted { binding: vec![7; 32], peer_verified: false });
+    /// # }
+    /// ```
+    pub fn set_channel(&mut self, channel: Channel) {
+        if matches!(self.phase, Phase::Greeting) && self.remote_node.is_none() {
+            self.channel = channel;
+        } else {
+            debug!(node = %self.config.node_id, "channel set too late, ignored");
+        }
+    }
+
+    /// Whether the peer's certificate was verified: by our TLS session, or by the
+    /// encrypted stream's own (the `tls_` methods need it).
+    fn peer_verified_by_tls(&self) -> bool {
+        self.tls.is_some()
+            || matches!(
+                self.channel,
+                Channel::Encrypted {
+                    peer_verified: true,
+                    ..
+                }
+            )
+    }
+
     /// Whether authentication succeeded (stays true after a later close).
     ///
     /// ```
@@ -507,7 +543,8 @@ impl Connection {
             node_id: remote.node_id.clone(),
             kv: remote.kv.clone(),
         });
-        if let (Some(provider), true) = (&self.config.tls, remote.wants_tls()) {
+        let encrypted = matches!(self.channel, Channel::Encrypted { .. });
+        if let (Some(provider), true, false) = (&self.config.tls, remote.wants_tls(), encrypted) {
             let role = if self.local[1] < self.remote[1] {
                 TlsRole::Client
             } else {
@@ -532,7 +569,7 @@ impl Connection {
             &remote.auth_accept,
             &cfg.auth_offer,
             cfg.secret.is_some(),
-            self.tls.is_some(),
+            self.peer_verified_by_tls(),
         )?;
         let framing = choose_framing(&remote.framings, &cfg.framings)?;
         let line = auth_line(method, cfg.secret.as_deref(), self.transcript(), framing)?;
@@ -548,7 +585,7 @@ impl Connection {
             secret: cfg.secret.as_deref(),
             accept: &cfg.auth_accept,
             framings: &cfg.framings,
-            tls_active: self.tls.is_some(),
+            tls_active: self.peer_verified_by_tls(),
         };
         let verified = verify_auth_line(line, self.transcript(), policy)?;
         let decoder = verified.framing.decoder(cfg.limits);
@@ -590,6 +627,10 @@ impl Connection {
         Transcript {
             local: [&self.local[0], &self.local[1]],
             remote: [&self.remote[0], &self.remote[1]],
+            binding: match &self.channel {
+                Channel::Plain => &[],
+                Channel::Encrypted { binding, .. } => binding,
+            },
         }
     }
 

@@ -85,11 +85,12 @@ impl AuthMethod {
     }
 }
 
-/// The four greeting lines of a connection (without line ends) as seen by one side.
+/// The four greeting lines of a connection (without line ends) as seen by one side, and
+/// the channel binding of the stream they travelled on, if it has one.
 ///
 /// ```
 /// use aemp_proto::handshake::Transcript;
-/// let t = Transcript { local: [b"L1", b"L2"], remote: [b"R1", b"R2"] };
+/// let t = Transcript { local: [b"L1", b"L2"], remote: [b"R1", b"R2"], binding: b"" };
 /// assert_eq!(t.swapped().local, [b"R1", b"R2"]);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +99,10 @@ pub struct Transcript<'a> {
     pub local: [&'a [u8]; 2],
     /// The remote's line 1 and nonce line.
     pub remote: [&'a [u8]; 2],
+    /// A value both ends of an encrypted stream derive from its session (for QUIC: a TLS
+    /// exporter value), empty when the stream has none. Tokens cover it, so an
+    /// authentication cannot be relayed into another session; the original never has one.
+    pub binding: &'a [u8],
 }
 
 impl<'a> Transcript<'a> {
@@ -105,21 +110,27 @@ impl<'a> Transcript<'a> {
     ///
     /// ```
     /// # use aemp_proto::handshake::Transcript;
-    /// let t = Transcript { local: [b"a", b"b"], remote: [b"c", b"d"] };
+    /// let t = Transcript { local: [b"a", b"b"], remote: [b"c", b"d"], binding: b"" };
     /// assert_eq!(t.swapped().swapped(), t);
     /// ```
     pub fn swapped(self) -> Transcript<'a> {
         Transcript {
             local: self.remote,
             remote: self.local,
+            binding: self.binding,
         }
     }
 
-    /// Hands `L1\nL2\nR1\nR2\n` to `update` piece by piece.
+    /// Hands `L1\nL2\nR1\nR2\n` to `update` piece by piece, then the channel binding
+    /// (after a label) if there is one.
     fn feed(&self, mut update: impl FnMut(&[u8])) {
         for line in self.local.iter().chain(&self.remote) {
             update(line);
             update(b"\n");
+        }
+        if !self.binding.is_empty() {
+            update(b"aemp-channel-binding\n");
+            update(self.binding);
         }
     }
 }
@@ -128,7 +139,7 @@ impl<'a> Transcript<'a> {
 ///
 /// ```
 /// use aemp_proto::handshake::{token, AuthMethod, HandshakeError, Transcript};
-/// let t = Transcript { local: [b"L1", b"L2"], remote: [b"R1", b"R2"] };
+/// let t = Transcript { local: [b"L1", b"L2"], remote: [b"R1", b"R2"], binding: b"" };
 /// assert_eq!(token(AuthMethod::Cleartext, Some(b"geheim"), t).unwrap(), "67656865696d");
 /// assert_eq!(token(AuthMethod::TlsAnon, None, t).unwrap(), "");
 /// assert_eq!(token(AuthMethod::HmacSha3_512, Some(b"k"), t).unwrap().len(), 128);
@@ -162,7 +173,7 @@ pub fn token(
 /// ```
 /// use aemp_proto::handshake::{auth_line, AuthMethod, Transcript};
 /// use aemp_proto::Framing;
-/// let t = Transcript { local: [b"L1", b"L2"], remote: [b"R1", b"R2"] };
+/// let t = Transcript { local: [b"L1", b"L2"], remote: [b"R1", b"R2"], binding: b"" };
 /// let line = auth_line(AuthMethod::Cleartext, Some(b"geheim"), t, Framing::Json).unwrap();
 /// assert_eq!(line, "cleartext;67656865696d;json");
 /// ```
@@ -265,7 +276,7 @@ pub struct Verified {
 /// ```
 /// use aemp_proto::handshake::{auth_line, verify_auth_line, AuthMethod, AuthPolicy, HandshakeError, Transcript};
 /// use aemp_proto::Framing;
-/// let sender = Transcript { local: [b"A1", b"A2"], remote: [b"B1", b"B2"] };
+/// let sender = Transcript { local: [b"A1", b"A2"], remote: [b"B1", b"B2"], binding: b"" };
 /// let line = auth_line(AuthMethod::HmacSha3_512, Some(b"geheim"), sender, Framing::Cbor).unwrap();
 /// let accept = vec!["hmac_sha3_512".to_string()];
 /// let mut policy = AuthPolicy { secret: Some(b"geheim"), accept: &accept, framings: &Framing::ALL, tls_active: false };

@@ -6,7 +6,7 @@
 //! ```
 //! use aemp_proto::handshake::{auth_line, verify_auth_line, AuthMethod, AuthPolicy, Transcript};
 //! use aemp_proto::Framing;
-//! let ours = Transcript { local: [b"aemp;1;a;hmac_sha3_512;cbor", b"n1"], remote: [b"aemp;1;b;hmac_sha3_512;cbor", b"n2"] };
+//! let ours = Transcript { local: [b"aemp;1;a;hmac_sha3_512;cbor", b"n1"], remote: [b"aemp;1;b;hmac_sha3_512;cbor", b"n2"], binding: b"" };
 //! let line = auth_line(AuthMethod::HmacSha3_512, Some(b"s"), ours, Framing::Cbor).unwrap();
 //! let accept = vec!["hmac_sha3_512".to_string()];
 //! let policy = AuthPolicy { secret: Some(b"s"), accept: &accept, framings: &Framing::ALL, tls_active: false };

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use smallvec::SmallVec;
 
 use super::{transport_error, ConnId, Event, MonitorId, NodeCore, TransportOutput};
-use crate::conn::{ConnError, ConnEvent, Connection};
+use crate::conn::{Channel, ConnError, ConnEvent, Connection};
 use crate::HandshakeError;
 use crate::Value;
 
@@ -85,42 +85,48 @@ impl Seed {
 }
 
 impl NodeCore {
-    /// The driver accepted an incoming stream; returns the ID to report its bytes under.
+    /// The driver accepted an incoming stream (`channel`: what its transport provides);
+    /// returns the ID to report its bytes under.
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
-    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::conn::{Channel, ConnConfig};
     /// # use aemp_proto::node::{NodeConfig, NodeCore, TransportOutput};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
-    /// let c = node.accept(now);
+    /// let c = node.accept(Channel::Plain, now);
     /// assert!(matches!(node.poll_transport(), Some(TransportOutput::Transmit { conn, .. }) if conn == c));
     /// # }
     /// ```
-    pub fn accept(&mut self, now: Instant) -> ConnId {
+    pub fn accept(&mut self, channel: Channel, now: Instant) -> ConnId {
         self.advance(now);
         let id = self.new_link(false, None);
+        if let Some(link) = self.links.get_mut(&id) {
+            link.conn.set_channel(channel);
+        }
         self.dirty.push(id);
         id
     }
 
-    /// The stream the core asked for with [`TransportOutput::Connect`] is open.
+    /// The stream the core asked for with [`TransportOutput::Connect`] is open
+    /// (`channel`: what its transport provides).
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
-    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::conn::{Channel, ConnConfig};
     /// # use aemp_proto::node::{NodeConfig, NodeCore, TransportOutput};
     /// let mut cfg = NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec())));
     /// cfg.seeds = vec!["127.0.0.1:4040".into()];
     /// let mut node = NodeCore::new(cfg, &[0; 32], now);
     /// node.handle_timeout(now);
     /// let Some(TransportOutput::Connect { conn, .. }) = node.poll_transport() else { panic!() };
-    /// node.conn_connected(conn, now);
+    /// node.conn_connected(conn, Channel::Plain, now);
     /// assert!(matches!(node.poll_transport(), Some(TransportOutput::Transmit { .. })));
     /// # }
     /// ```
-    pub fn conn_connected(&mut self, conn: ConnId, now: Instant) {
+    pub fn conn_connected(&mut self, conn: ConnId, channel: Channel, now: Instant) {
         self.advance(now);
         if let Some(link) = self.links.get_mut(&conn) {
+            link.conn.set_channel(channel);
             link.open = true;
             self.dirty.push(conn);
         }
@@ -130,10 +136,10 @@ impl NodeCore {
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
-    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::conn::{Channel, ConnConfig};
     /// # use aemp_proto::node::{NodeConfig, NodeCore, TransportOutput};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
-    /// let c = node.accept(now);
+    /// let c = node.accept(Channel::Plain, now);
     /// node.conn_input(c, b"garbage\n", now);
     /// let outs: Vec<_> = std::iter::from_fn(|| node.poll_transport()).collect();
     /// assert!(outs.contains(&TransportOutput::Close { conn: c }));
@@ -153,10 +159,10 @@ impl NodeCore {
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
-    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::conn::{Channel, ConnConfig};
     /// # use aemp_proto::node::{NodeConfig, NodeCore};
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
-    /// let c = node.accept(now);
+    /// let c = node.accept(Channel::Plain, now);
     /// node.conn_closed(c, "connection reset", now);
     /// # }
     /// ```

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aemp_proto::conn::Channel;
 use aemp_proto::node::{ConnId, Event, NodeConfig, NodeCore, TransportOutput};
 use aemp_proto::{ConnConfig, ConnError, ConnEvent, Connection, Framing, Value};
 
@@ -145,7 +146,7 @@ impl Harness {
     /// A scripted peer with node ID `node` connects to the core; returns the peer's index
     /// once the handshake has run.
     pub fn connect_peer(&mut self, node: &str) -> usize {
-        let core_conn = self.core.accept(self.now);
+        let core_conn = self.core.accept(Channel::Plain, self.now);
         let idx = self.new_peer(node, core_conn);
         self.run();
         idx
@@ -202,14 +203,14 @@ impl Harness {
         let peer = match dial {
             Dial::Peer(node) => {
                 let idx = self.new_peer(&node, conn);
-                self.core.conn_connected(conn, now);
+                self.core.conn_connected(conn, Channel::Plain, now);
                 Some(idx)
             }
             Dial::Loopback => {
-                let other = self.core.accept(now);
+                let other = self.core.accept(Channel::Plain, now);
                 self.loops.insert(conn, other);
                 self.loops.insert(other, conn);
-                self.core.conn_connected(conn, now);
+                self.core.conn_connected(conn, Channel::Plain, now);
                 None
             }
             Dial::Refused => {
@@ -347,13 +348,13 @@ impl Harness {
                 match self.dial.get(&addr).cloned() {
                     Some(Dial::Peer(node)) => {
                         self.new_peer(&node, conn);
-                        self.core.conn_connected(conn, now);
+                        self.core.conn_connected(conn, Channel::Plain, now);
                     }
                     Some(Dial::Loopback) => {
-                        let other = self.core.accept(now);
+                        let other = self.core.accept(Channel::Plain, now);
                         self.loops.insert(conn, other);
                         self.loops.insert(other, conn);
-                        self.core.conn_connected(conn, now);
+                        self.core.conn_connected(conn, Channel::Plain, now);
                     }
                     Some(Dial::Refused) => {
                         self.core.conn_closed(conn, "Connection refused", now);

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use aemp_proto::conn::ConnConfig;
+use aemp_proto::conn::{Channel, ConnConfig};
 use aemp_proto::node::{
     ConnId, Event, MonitorAction, MonitorId, NodeConfig, NodeCore, TransportOutput,
 };
@@ -191,7 +191,7 @@ impl Net {
             TransportOutput::Connect { conn, addr } => {
                 let target: usize = addr.trim_start_matches("sim:").parse().unwrap();
                 if target < self.nodes.len() && self.reachable(i, target) {
-                    let other = self.nodes[target].core.accept(now);
+                    let other = self.nodes[target].core.accept(Channel::Plain, now);
                     let idx = self.pipes.len();
                     self.pipes.push(Some(Pipe {
                         ends: [(i, conn), (target, other)],
@@ -199,7 +199,7 @@ impl Net {
                     }));
                     self.pipe_of.insert((i, conn), idx);
                     self.pipe_of.insert((target, other), idx);
-                    self.nodes[i].core.conn_connected(conn, now);
+                    self.nodes[i].core.conn_connected(conn, Channel::Plain, now);
                 } else {
                     self.nodes[i]
                         .core

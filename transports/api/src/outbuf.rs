@@ -3,7 +3,7 @@
 use std::io;
 use std::task::{Context, Poll};
 
-use aemp_runtime::Stream;
+use crate::ByteStream;
 
 /// Bytes waiting to be written to one stream; `pos` of them are already written.
 #[derive(Debug, Default)]
@@ -34,9 +34,9 @@ impl OutBuf {
 
     /// Writes what is pending: the whole rest in one write call, again after a partial
     /// write, until everything is written or the stream is not writable.
-    pub(crate) fn poll_flush<S: Stream>(
+    pub(crate) fn poll_flush(
         &mut self,
-        stream: &mut S,
+        stream: &mut dyn ByteStream,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
         while self.pending() > 0 {
