@@ -11,7 +11,6 @@ mod args;
 mod commands;
 mod error;
 mod help;
-mod hostname;
 mod logging;
 mod protocol;
 mod session;

@@ -21,48 +21,82 @@ pub enum BindHost {
     Named(String),
 }
 
-/// One listen address: `*` (all interfaces, ephemeral port), `*:PORT`, `HOST:PORT`,
-/// `[IPV6]:PORT`, or a bare `PORT` meaning `*:PORT`. Port 0 means "any free port".
+/// The transport a bind listens with.
 ///
 /// ```
-/// use aemp_config::{Bind, BindHost};
+/// use aemp_config::{Bind, BindTransport};
+/// assert_eq!("quic:*:4041".parse::<Bind>().unwrap().transport, BindTransport::Quic);
+/// assert_eq!("*:4040".parse::<Bind>().unwrap().transport, BindTransport::Tcp);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BindTransport {
+    /// TCP (written without a prefix, as the original writes every bind).
+    #[default]
+    Tcp,
+    /// QUIC over UDP (written with the prefix `quic:`); only Rust nodes speak it.
+    Quic,
+}
+
+/// One listen address: `*` (all interfaces, ephemeral port), `*:PORT`, `HOST:PORT`,
+/// `[IPV6]:PORT`, or a bare `PORT` meaning `*:PORT`; with the prefix `quic:` a QUIC
+/// endpoint on that UDP address instead of a TCP listener. Port 0 means "any free port".
 ///
-/// assert_eq!("*".parse::<Bind>().unwrap(), Bind { host: BindHost::Any, port: 0 });
-/// assert_eq!("4040".parse::<Bind>().unwrap(), Bind { host: BindHost::Any, port: 4040 });
+/// ```
+/// use aemp_config::{Bind, BindHost, BindTransport};
+///
+/// let any = |port| Bind { host: BindHost::Any, port, transport: BindTransport::Tcp };
+/// assert_eq!("*".parse::<Bind>().unwrap(), any(0));
+/// assert_eq!("4040".parse::<Bind>().unwrap(), any(4040));
 /// assert_eq!("[::1]:9".parse::<Bind>().unwrap().to_string(), "[::1]:9");
+/// assert_eq!("quic:[::1]:9".parse::<Bind>().unwrap().to_string(), "quic:[::1]:9");
 /// assert!("localhost".parse::<Bind>().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Bind {
     /// The interface to listen on.
     pub host: BindHost,
-    /// The TCP port; 0 lets the system choose.
+    /// The TCP or UDP port; 0 lets the system choose.
     pub port: u16,
+    /// TCP or QUIC.
+    pub transport: BindTransport,
 }
 
 impl FromStr for Bind {
     type Err = ConfigError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let s = text.trim();
+        match s.strip_prefix("quic:") {
+            Some(rest) => parse_address(text, rest).map(|(host, port)| Bind {
+                host,
+                port,
+                transport: BindTransport::Quic,
+            }),
+            None => parse_address(text, s).map(|(host, port)| Bind {
+                host,
+                port,
+                transport: BindTransport::Tcp,
+            }),
+        }
+    }
+}
+
+/// The host and port of a bind's address part (`text` is the whole bind, for errors).
+fn parse_address(text: &str, s: &str) -> Result<(BindHost, u16), ConfigError> {
+    {
         let fail = |reason: &str| ConfigError::InvalidBind {
             value: text.to_owned(),
             reason: reason.to_owned(),
         };
-        let s = text.trim();
         if s.is_empty() {
             return Err(fail("it is empty"));
         }
         if s == "*" {
-            return Ok(Bind {
-                host: BindHost::Any,
-                port: 0,
-            });
+            return Ok((BindHost::Any, 0));
         }
         if s.bytes().all(|b| b.is_ascii_digit()) {
-            return Ok(Bind {
-                host: BindHost::Any,
-                port: parse_port(s).ok_or_else(|| fail("the port is not in 0..65535"))?,
-            });
+            let port = parse_port(s).ok_or_else(|| fail("the port is not in 0..65535"))?;
+            return Ok((BindHost::Any, port));
         }
         let (host, port) = if let Some(rest) = s.strip_prefix('[') {
             let (host, after) = rest
@@ -89,7 +123,7 @@ impl FromStr for Bind {
             "*" => BindHost::Any,
             named => BindHost::Named(named.to_owned()),
         };
-        Ok(Bind { host, port })
+        Ok((host, port))
     }
 }
 
@@ -102,8 +136,12 @@ fn parse_port(s: &str) -> Option<u16> {
 }
 
 impl fmt::Display for Bind {
-    /// Writes the canonical form: `*`, `*:PORT`, `HOST:PORT` or `[IPV6]:PORT`.
+    /// Writes the canonical form: `*`, `*:PORT`, `HOST:PORT` or `[IPV6]:PORT`, after
+    /// `quic:` for a QUIC bind.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.transport == BindTransport::Quic {
+            f.write_str("quic:")?;
+        }
         match &self.host {
             BindHost::Any if self.port == 0 => f.write_str("*"),
             BindHost::Any => write!(f, "*:{}", self.port),
@@ -121,6 +159,7 @@ mod tests {
         Bind {
             host: BindHost::Named(host.to_owned()),
             port,
+            transport: BindTransport::Tcp,
         }
     }
 
@@ -129,6 +168,7 @@ mod tests {
         let any = |port| Bind {
             host: BindHost::Any,
             port,
+            transport: BindTransport::Tcp,
         };
         assert_eq!("*".parse::<Bind>().unwrap(), any(0));
         assert_eq!("*:4040".parse::<Bind>().unwrap(), any(4040));
@@ -143,6 +183,21 @@ mod tests {
             named("host.example", 1)
         );
         assert_eq!("[::1]:4040".parse::<Bind>().unwrap(), named("::1", 4040));
+        let quic = |bind: Bind| Bind {
+            transport: BindTransport::Quic,
+            ..bind
+        };
+        assert_eq!("quic:*".parse::<Bind>().unwrap(), quic(any(0)));
+        assert_eq!("quic:4041".parse::<Bind>().unwrap(), quic(any(4041)));
+        assert_eq!(
+            "quic:127.0.0.1:4041".parse::<Bind>().unwrap(),
+            quic(named("127.0.0.1", 4041))
+        );
+        assert_eq!(
+            "quic:[::1]:4041".parse::<Bind>().unwrap(),
+            quic(named("::1", 4041))
+        );
+        assert!("quic:".parse::<Bind>().is_err());
     }
 
     #[test]

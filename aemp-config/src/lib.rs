@@ -28,13 +28,14 @@ mod cert;
 pub mod coerce;
 mod defaults;
 mod error;
+mod host;
 mod location;
 mod node_config;
 mod nodeid;
 mod rcfile;
 mod resolve;
 
-pub use bind::{Bind, BindHost};
+pub use bind::{Bind, BindHost, BindTransport};
 pub use cert::generate_cert;
 pub use defaults::{
     default_nodeid_template, DEFAULT_AUTH_ACCEPT, DEFAULT_AUTH_OFFER, DEFAULT_AUTOCORK,
@@ -42,6 +43,7 @@ pub use defaults::{
     DEFAULT_SECURE,
 };
 pub use error::ConfigError;
+pub use host::hostname;
 pub use location::{default_rc_path, rc_path_from, RC_ENV, RC_FILE_NAME};
 pub use node_config::{configure, NodeConfig};
 pub use nodeid::{expand_nodeid, ExpandedNodeId};

@@ -176,7 +176,7 @@ fn flag(map: &JsonMap, key: &str, default: bool) -> Result<bool, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::BindHost;
+    use crate::{BindHost, BindTransport};
     use serde_json::json;
 
     fn node(text: &str, profile: &str) -> Result<NodeConfig, ConfigError> {
@@ -196,7 +196,8 @@ mod tests {
             cfg.binds,
             [Bind {
                 host: BindHost::Any,
-                port: 0
+                port: 0,
+                transport: BindTransport::Tcp,
             }]
         );
         assert!(cfg.services.is_empty());

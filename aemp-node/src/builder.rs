@@ -1,6 +1,6 @@
 //! Configuring and starting a node.
 
-use std::net::TcpListener;
+use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -8,16 +8,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aemp_config::{resolve, Overrides, Precedence, RcFile};
 use aemp_proto::node::NodeCore;
+use aemp_proto::tls::TlsProvider;
 use aemp_proto::{Framing, Value};
 use aemp_runtime::Runtime;
-use aemp_transport::{StreamOptions, Streams, Transports};
-use aemp_transport_tcp::{hostname, Tcp, TcpOptions};
+use aemp_transport::{StreamOptions, Streams};
 use serde_json::Value as Json;
 
-use crate::config::{core_config, open_listeners, tls_provider, unique_string};
+use crate::config::{core_config, open_sockets, tls_provider, unique_string};
 use crate::driver::Driver;
 use crate::services::Services;
 use crate::shared::{Clock, Shared};
+use crate::transports;
 use crate::{Node, NodeId, PortId, StartError};
 
 /// Configures and starts a [`Node`].
@@ -56,6 +57,7 @@ pub struct NodeBuilder {
     overrides: Overrides,
     rc_file: Option<PathBuf>,
     listeners: Vec<TcpListener>,
+    quic_sockets: Vec<UdpSocket>,
     services: Services,
     streams: StreamOptions,
     keepalive: Option<Duration>,
@@ -79,6 +81,7 @@ impl NodeBuilder {
             overrides: Overrides::new(),
             rc_file: None,
             listeners: Vec::new(),
+            quic_sockets: Vec::new(),
             services: Services::default(),
             streams: StreamOptions::default(),
             keepalive: None,
@@ -296,6 +299,24 @@ impl NodeBuilder {
         self
     }
 
+    /// Listens for QUIC on this bound UDP socket instead of the configured binds, like
+    /// [`NodeBuilder::listener`] for TCP (cargo feature `quic`; without it the node does
+    /// not start). May be given several times.
+    ///
+    /// ```
+    /// # #[cfg(feature = "quic")] {
+    /// let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let addr = format!("quic:{}", u.local_addr().unwrap());
+    /// let seed = aemp_node::Node::builder().norc().secret("s").quic_socket(u).seeds([addr]).start()?;
+    /// # seed.shutdown();
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn quic_socket(mut self, socket: UdpSocket) -> Self {
+        self.quic_sockets.push(socket);
+        self
+    }
+
     /// The most bytes queued towards one connected peer (default 64 MiB). More counts as
     /// a connection failure: the connection is closed and monitors fire.
     ///
@@ -409,7 +430,7 @@ impl NodeBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn start_with<R: Runtime>(self, rt: R) -> Result<Node, StartError> {
-        let host = hostname();
+        let host = aemp_config::hostname();
         let rc = match (self.overrides.precedence, &self.rc_file) {
             (Precedence::ProgramOnly, _) => RcFile::new(""),
             (_, Some(path)) => RcFile::load(path)?,
@@ -422,8 +443,20 @@ impl NodeBuilder {
             .unwrap_or_else(|| host.clone());
         let cfg = resolve(&rc, &profile, &self.overrides)?.node_config(&host, &unique_string())?;
         let tls = tls_provider(&cfg)?;
-        let (listeners, advertised) = open_listeners(&cfg.binds, self.listeners)?;
-        let core_cfg = core_config(&cfg, advertised.clone(), self.keepalive, tls)?;
+        let sockets = open_sockets(&cfg.binds, self.listeners, self.quic_sockets)?;
+        let advertised = sockets.advertised.clone();
+        let core_tls = tls.clone().map(|t| t as Arc<dyn TlsProvider>);
+        let mut core_cfg = core_config(&cfg, advertised.clone(), self.keepalive, core_tls)?;
+        let transports = transports::start(
+            &rt,
+            transports::Setup {
+                sockets,
+                nodelay: cfg.nodelay,
+                tls: tls.as_ref(),
+                monitor_timeout: core_cfg.monitor_timeout,
+            },
+        )?;
+        core_cfg.schemes = transports.schemes().into_iter().map(String::from).collect();
 
         let clock: Clock = {
             let rt = rt.clone();
@@ -435,19 +468,6 @@ impl NodeBuilder {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         core.set_unix_time(now, unix.as_secs_f64());
-
-        let mut tcp = Tcp::new(
-            rt.clone(),
-            TcpOptions {
-                nodelay: cfg.nodelay,
-                ..TcpOptions::default()
-            },
-        );
-        for l in listeners {
-            let bind = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
-            tcp.add_listener(l)
-                .map_err(|source| StartError::Listen { bind, source })?;
-        }
 
         let (stopped_tx, stopped_rx) = async_channel::bounded(1);
         let node = Node {
@@ -463,8 +483,6 @@ impl NodeBuilder {
                 stopped: stopped_rx,
             }),
         };
-        let mut transports = Transports::default();
-        transports.add(Box::new(tcp));
         let streams = Streams::new(self.streams);
         let driver = Driver::new(node.clone(), transports, streams, rt.sleep(), stopped_tx);
         rt.spawn(&format!("aemp {}", cfg.nodeid), Box::pin(driver.run()))

@@ -1,15 +1,16 @@
 //! From a resolved profile to listening sockets and the core's configuration.
 
-use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aemp_config::{Bind, BindHost};
+use aemp_config::{Bind, BindHost, BindTransport};
 use aemp_proto::conn::ConnConfig;
 use aemp_proto::node::NodeConfig as CoreConfig;
+use aemp_proto::tls::rustls::RustlsTls;
 use aemp_proto::tls::TlsProvider;
 use aemp_proto::Framing;
-use aemp_transport_tcp::{advertised_addresses, listen};
+use aemp_transport::advertised_addresses;
 use rand::distributions::{Alphanumeric, DistString};
 
 use crate::StartError;
@@ -19,64 +20,114 @@ pub(crate) fn unique_string() -> String {
     Alphanumeric.sample_string(&mut rand::thread_rng(), 8)
 }
 
-/// Opens a listener for every bind (or takes the pre-bound ones) and returns them with
-/// the addresses to advertise, real ports filled in.
-pub(crate) fn open_listeners(
-    binds: &[Bind],
-    prebound: Vec<TcpListener>,
-) -> Result<(Vec<TcpListener>, Vec<String>), StartError> {
-    let local = |l: &TcpListener, bind: &str| {
-        l.local_addr().map_err(|source| StartError::Listen {
-            bind: bind.to_owned(),
-            source,
-        })
-    };
-    let mut advertised = Vec::new();
-    if !prebound.is_empty() {
-        for l in &prebound {
-            advertised.extend(advertised_addresses(local(l, "a pre-bound listener")?));
-        }
-        return Ok((prebound, advertised));
-    }
-    let mut listeners = Vec::new();
-    for bind in binds {
-        let text = bind.to_string();
-        let fail = |source| StartError::Listen {
-            bind: text.clone(),
-            source,
-        };
-        let addr = match &bind.host {
-            BindHost::Any => SocketAddr::from(([0, 0, 0, 0], bind.port)),
-            BindHost::Named(host) => (host.as_str(), bind.port)
-                .to_socket_addrs()
-                .map_err(fail)?
-                .next()
-                .ok_or_else(|| {
-                    fail(std::io::Error::other(format!(
-                        "{host} resolves to no address"
-                    )))
-                })?,
-        };
-        let listener = listen(addr).map_err(fail)?;
-        let actual = local(&listener, &text)?;
-        match &bind.host {
-            BindHost::Named(host) if host.parse::<IpAddr>().is_err() => {
-                advertised.push(format!("{host}:{}", actual.port()));
-            }
-            _ => advertised.extend(advertised_addresses(actual)),
-        }
-        listeners.push(listener);
-    }
-    Ok((listeners, advertised))
+/// The sockets of a node's binds, and the addresses to advertise (TCP ones first: the
+/// original tries a node's addresses in order and skips `quic:` ones only after trying).
+pub(crate) struct Sockets {
+    pub(crate) tcp: Vec<TcpListener>,
+    pub(crate) quic: Vec<UdpSocket>,
+    pub(crate) advertised: Vec<String>,
 }
 
-/// The TLS provider of the `cert` setting (PEM text, or the path of a PEM file), if any.
+/// Opens a socket for every bind (or takes the pre-bound ones) and returns them with the
+/// addresses to advertise, real ports filled in.
+pub(crate) fn open_sockets(
+    binds: &[Bind],
+    prebound_tcp: Vec<TcpListener>,
+    prebound_quic: Vec<UdpSocket>,
+) -> Result<Sockets, StartError> {
+    let mut sockets = Sockets {
+        tcp: Vec::new(),
+        quic: Vec::new(),
+        advertised: Vec::new(),
+    };
+    let mut quic_advertised = Vec::new();
+    let host = aemp_config::hostname();
+    if !prebound_tcp.is_empty() || !prebound_quic.is_empty() {
+        for l in prebound_tcp {
+            let actual = local_addr(l.local_addr(), "a pre-bound listener")?;
+            sockets
+                .advertised
+                .extend(advertised_addresses(actual, &host));
+            sockets.tcp.push(l);
+        }
+        for u in prebound_quic {
+            let actual = local_addr(u.local_addr(), "a pre-bound UDP socket")?;
+            quic_advertised.extend(advertised_addresses(actual, &host));
+            sockets.quic.push(u);
+        }
+    } else {
+        for bind in binds {
+            let text = bind.to_string();
+            let addr = bind_address(bind, &text)?;
+            let actual = match bind.transport {
+                BindTransport::Tcp => {
+                    let listener =
+                        TcpListener::bind(addr).map_err(|source| listen_error(&text, source))?;
+                    let actual = local_addr(listener.local_addr(), &text)?;
+                    sockets.tcp.push(listener);
+                    actual
+                }
+                BindTransport::Quic => {
+                    let socket =
+                        UdpSocket::bind(addr).map_err(|source| listen_error(&text, source))?;
+                    let actual = local_addr(socket.local_addr(), &text)?;
+                    sockets.quic.push(socket);
+                    actual
+                }
+            };
+            let reachable = match &bind.host {
+                BindHost::Named(host) if host.parse::<IpAddr>().is_err() => {
+                    vec![format!("{host}:{}", actual.port())]
+                }
+                _ => advertised_addresses(actual, &host),
+            };
+            match bind.transport {
+                BindTransport::Tcp => sockets.advertised.extend(reachable),
+                BindTransport::Quic => quic_advertised.extend(reachable),
+            }
+        }
+    }
+    sockets
+        .advertised
+        .extend(quic_advertised.into_iter().map(|a| format!("quic:{a}")));
+    Ok(sockets)
+}
+
+/// The socket address a bind listens on (its host resolved).
+fn bind_address(bind: &Bind, text: &str) -> Result<SocketAddr, StartError> {
+    match &bind.host {
+        BindHost::Any => Ok(SocketAddr::from(([0, 0, 0, 0], bind.port))),
+        BindHost::Named(host) => (host.as_str(), bind.port)
+            .to_socket_addrs()
+            .map_err(|source| listen_error(text, source))?
+            .next()
+            .ok_or_else(|| {
+                listen_error(
+                    text,
+                    std::io::Error::other(format!("{host} resolves to no address")),
+                )
+            }),
+    }
+}
+
+fn local_addr(addr: std::io::Result<SocketAddr>, bind: &str) -> Result<SocketAddr, StartError> {
+    addr.map_err(|source| listen_error(bind, source))
+}
+
+fn listen_error(bind: &str, source: std::io::Error) -> StartError {
+    StartError::Listen {
+        bind: bind.to_owned(),
+        source,
+    }
+}
+
+/// The TLS settings of the `cert` setting (PEM text, or the path of a PEM file), if any.
 pub(crate) fn tls_provider(
     cfg: &aemp_config::NodeConfig,
-) -> Result<Option<Arc<dyn TlsProvider>>, StartError> {
+) -> Result<Option<Arc<RustlsTls>>, StartError> {
     cfg.cert
         .as_deref()
-        .map(|setting| crate::tls::provider(setting).map(|p| p as Arc<dyn TlsProvider>))
+        .map(crate::tls::provider)
         .transpose()
         .map_err(|reason| StartError::Setting {
             key: "cert",

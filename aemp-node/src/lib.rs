@@ -74,6 +74,7 @@ mod services;
 mod shared;
 mod spawn;
 mod tls;
+mod transports;
 
 pub use async_port::AsyncPort;
 pub use builder::NodeBuilder;

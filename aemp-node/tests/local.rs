@@ -117,7 +117,7 @@ fn configuration_from_an_rc_file_profile_with_templates() {
         .start()
         .unwrap();
     let id = n.node_id().to_string();
-    let host = aemp_transport_tcp::hostname();
+    let host = aemp_config::hostname();
     assert!(id.starts_with(&format!("tst/{host}/")), "{id}");
     assert!(
         id.len() > format!("tst/{host}/").len(),
@@ -155,7 +155,10 @@ fn start_errors_name_what_is_wrong() {
 fn listening_on_all_interfaces_advertises_loopback_first() {
     let n = builder("any").binds(["*"]).start().unwrap();
     stop(&[&n]);
-    let addrs = aemp_transport_tcp::advertised_addresses("0.0.0.0:4321".parse().unwrap());
+    let addrs = aemp_transport::advertised_addresses(
+        "0.0.0.0:4321".parse().unwrap(),
+        &aemp_config::hostname(),
+    );
     assert_eq!(addrs[0], "127.0.0.1:4321");
     assert!(addrs.iter().all(|a| a.ends_with(":4321")));
 }

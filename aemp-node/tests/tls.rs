@@ -1,5 +1,6 @@
 //! TLS between nodes over loopback: shared certificates, with and without a secret,
-//! untrusted certificates, and peers without TLS; on each runtime.
+//! untrusted certificates, and peers without TLS; on each runtime and each transport (over
+//! QUIC, the transport's own TLS verifies the certificates).
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 use aemp_node::{Node, NodeBuilder, Value};
-use common::{eventually, next, start, stop, try_start};
+use common::{any_port, bound, eventually, next, start, stop, try_start};
 
 common::runtime_suite! {
     a_shared_certificate_without_secret_authenticates_with_tls_sha3_512,
@@ -19,6 +20,9 @@ common::runtime_suite! {
     a_peer_without_certificate_is_served_without_tls_by_the_secret,
     without_tls_and_without_secret_there_is_no_handshake,
     a_bad_certificate_setting_is_a_start_error,
+}
+
+common::tcp_suite! {
     tls_starts_right_after_the_greeting_lines,
 }
 
@@ -45,10 +49,9 @@ fn node(id: &str, cert: Option<&str>, secret: Option<&str>) -> NodeBuilder {
 
 /// Starts `seed` as a global node on an ephemeral port and `member` with it as seed.
 fn pair(seed: NodeBuilder, member: NodeBuilder) -> (Node, Node) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    let seed = start(seed.listener(l).seeds([addr.as_str()]));
-    let member = start(member.binds(["127.0.0.1:0"]).seeds([addr.as_str()]));
+    let (seed, addr) = bound(seed);
+    let seed = start(seed.seeds([addr.as_str()]));
+    let member = start(member.binds([any_port()]).seeds([addr.as_str()]));
     (seed, member)
 }
 
@@ -102,9 +105,10 @@ fn the_certificate_may_be_given_as_a_pem_file() {
     let pem = gencert();
     // One file per runtime: the suite runs on each at once, in one process.
     let path = std::env::temp_dir().join(format!(
-        "aemp-tls-test-{}-{:?}.pem",
+        "aemp-tls-test-{}-{:?}-{:?}.pem",
         std::process::id(),
-        common::current()
+        common::current(),
+        common::transport()
     ));
     std::fs::write(&path, &pem).unwrap();
     let (seed, a) = pair(

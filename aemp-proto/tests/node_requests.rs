@@ -1450,6 +1450,42 @@ fn g_found_with_addresses_connects_and_flushes_the_queue() {
 }
 
 #[test]
+fn addresses_of_our_transports_come_first_and_unknown_schemes_are_skipped() {
+    let addrs = list(&[
+        "127.0.0.1:15042",
+        "quic:127.0.0.1:15043",
+        "sctp:127.0.0.1:9",
+    ]);
+    for (schemes, first) in [
+        (vec![], "127.0.0.1:15042"),
+        (vec!["quic".to_string()], "quic:127.0.0.1:15043"),
+    ] {
+        let mut cfg = node_config("send");
+        cfg.binds = vec!["127.0.0.1:15041".into()];
+        cfg.seeds = vec!["127.0.0.1:15040".into()];
+        cfg.schemes = schemes.clone();
+        let mut h = Harness::new(cfg);
+        h.on_dial("127.0.0.1:15040", Dial::Peer("seed".into()));
+        h.advance(Duration::from_millis(1));
+        let seed = h.peer_of("seed").expect("dialled the seed");
+        h.send(seed, pkt(&["", "g_global"]));
+        h.core.snd("recv#main", pkt(&["hello"]), h.now);
+        h.run();
+        h.send(seed, vec![s(""), s("g_found"), s("recv"), addrs.clone()]);
+        // Nobody answers: every usable address is tried in turn, the others never.
+        h.advance(Duration::from_secs(5));
+        let tried: Vec<&String> = h.dialled.iter().skip(1).collect();
+        assert_eq!(tried[0], first, "{schemes:?}: {tried:?}");
+        assert!(!tried.iter().any(|a| a.starts_with("sctp:")), "{tried:?}");
+        assert_eq!(
+            tried.iter().any(|a| a.starts_with("quic:")),
+            !schemes.is_empty(),
+            "{tried:?}"
+        );
+    }
+}
+
+#[test]
 fn a_global_node_gives_up_at_once_on_a_node_without_address() {
     let mut h = Harness::new(node_config("seed"));
     h.core.become_global(h.now);

@@ -248,14 +248,18 @@ fn refusing_after_greeted_voids_an_unseen_authentication() {
     );
 }
 
-/// Two connections on an encrypted stream (QUIC) with these bindings and verification.
-fn on_encrypted_stream(a_binding: &[u8], b_binding: &[u8], peer_verified: bool) -> Pair {
-    let (a, b) = (with_fake_tls(config("a")), with_fake_tls(config("b")));
-    let mut pair = Pair::new(a, b);
-    for (conn, binding) in [(&mut pair.a, a_binding), (&mut pair.b, b_binding)] {
+/// Two connections on an encrypted stream (QUIC) with these bindings; with `certificates`
+/// both have one (and announce it), and the transport verified each peer if `verified`.
+fn on_encrypted_stream(bindings: [&[u8]; 2], certificates: bool, verified: bool) -> Pair {
+    let setup = |node| match certificates {
+        true => with_fake_tls(config(node)),
+        false => config(node),
+    };
+    let mut pair = Pair::new(setup("a"), setup("b"));
+    for (conn, binding) in [(&mut pair.a, bindings[0]), (&mut pair.b, bindings[1])] {
         conn.set_channel(Channel::Encrypted {
             binding: binding.to_vec(),
-            peer_verified,
+            peer_verified: verified,
         });
     }
     pair.run();
@@ -263,29 +267,33 @@ fn on_encrypted_stream(a_binding: &[u8], b_binding: &[u8], peer_verified: bool) 
 }
 
 #[test]
-fn an_encrypted_stream_runs_no_tls_inside_and_binds_the_auth_to_the_session() {
-    let pair = on_encrypted_stream(b"exporter value", b"exporter value", false);
+fn an_encrypted_stream_binds_the_secret_auth_to_the_session() {
+    let pair = on_encrypted_stream([b"exporter value", b"exporter value"], false, false);
     assert!(pair.a.is_authenticated() && pair.b.is_authenticated());
-    assert!(!pair
-        .a_events
-        .iter()
-        .any(|e| matches!(e, ConnEvent::TlsStarted { .. })));
-    // The transport did not verify certificates: only the secret authenticates.
+    // The transport verified nobody: only the secret authenticates.
     assert_eq!(authenticated(&pair.a_events).2, "hmac_sha3_512");
 
     // A relay that splices two sessions: each side derived another binding.
-    let pair = on_encrypted_stream(b"session one", b"session two", false);
+    let pair = on_encrypted_stream([b"session one", b"session two"], false, false);
     let failure = ConnError::Handshake(HandshakeError::AuthFailure);
     assert_eq!(closed(&pair.a_events), Some(&failure));
     assert_eq!(closed(&pair.b_events), Some(&failure));
 }
 
 #[test]
-fn a_transport_that_verified_the_certificates_allows_the_tls_methods() {
-    let pair = on_encrypted_stream(b"exporter value", b"exporter value", true);
+fn a_transport_that_verified_the_certificates_allows_the_tls_methods_without_tls_inside() {
+    let pair = on_encrypted_stream([b"exporter value", b"exporter value"], true, true);
     assert_eq!(authenticated(&pair.a_events).2, "tls_sha3_512");
     assert!(!pair
         .b_events
         .iter()
         .any(|e| matches!(e, ConnEvent::TlsStarted { .. })));
+}
+
+#[test]
+fn two_certificates_on_an_encrypted_stream_need_the_peer_verified() {
+    let pair = on_encrypted_stream([b"exporter value", b"exporter value"], true, false);
+    let refused = ConnError::Handshake(HandshakeError::PeerNotVerified);
+    assert_eq!(closed(&pair.a_events), Some(&refused));
+    assert_eq!(closed(&pair.b_events), Some(&refused));
 }

@@ -38,6 +38,17 @@ impl Tokio {
             .map(|handle| Tokio { handle })
             .map_err(|e| io::Error::other(format!("no tokio runtime is running here: {e}")))
     }
+
+    /// The runtime's handle (enter it to make sockets or tasks of other libraries on it).
+    ///
+    /// ```
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// let tokio = rt.block_on(async { aemp_runtime::Tokio::current().unwrap() });
+    /// let _entered = tokio.handle().enter();
+    /// ```
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
 }
 
 /// A tokio TCP stream.

@@ -4,7 +4,6 @@ use aemp_config::{resolve, JsonMap, Overrides};
 
 use crate::args::{parse_arg, Args};
 use crate::error::CliError;
-use crate::hostname::host_name;
 use crate::session::{Session, Target};
 
 /// `showprofile <name>`: the profile's own keys, as stored.
@@ -27,7 +26,7 @@ pub(super) fn config(name: &str, session: &mut Session, args: &mut Args) -> Resu
     let profile = match (words.next(), session.target()) {
         (Some(profile), _) => profile,
         (None, Target::Profile(selected)) => selected.clone(),
-        (None, Target::Global) => host_name(),
+        (None, Target::Global) => aemp_config::hostname(),
     };
     let mut pairs = Vec::new();
     while let Some(key) = words.next() {
@@ -42,7 +41,7 @@ pub(super) fn config(name: &str, session: &mut Session, args: &mut Args) -> Resu
     let profile = overrides.profile.clone().unwrap_or(profile);
     let effective = resolve(session.rc(), &profile, &overrides)?;
     print_json(effective.raw());
-    if let Err(problem) = effective.node_config(&host_name(), "UNIQUE") {
+    if let Err(problem) = effective.node_config(&aemp_config::hostname(), "UNIQUE") {
         eprintln!("aemp: warning: a node could not start with this configuration: {problem}");
     }
     Ok(())

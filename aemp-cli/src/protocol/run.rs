@@ -10,7 +10,6 @@ use super::services::{self, SERVICES};
 use crate::args::parse_arg;
 use crate::commands::secret;
 use crate::error::CliError;
-use crate::hostname::host_name;
 use crate::session::Session;
 
 /// The `KEY VALUE` pairs of the command line (values JSON when they look like JSON).
@@ -54,10 +53,10 @@ fn ensure_secret(overrides: &Overrides) -> Result<(), CliError> {
 /// Runs the node until a termination signal, then shuts it down cleanly.
 pub(super) fn main(args: Vec<String>) -> Result<ExitCode, CliError> {
     let overrides = Overrides::from_configure_args(configure_pairs(args)?)?;
-    let mut cfg = aemp_config::configure(&overrides, &host_name(), "check")?;
+    let mut cfg = aemp_config::configure(&overrides, &aemp_config::hostname(), "check")?;
     if cfg.secret.is_none() && cfg.cert.is_none() {
         ensure_secret(&overrides)?;
-        cfg = aemp_config::configure(&overrides, &host_name(), "check")?;
+        cfg = aemp_config::configure(&overrides, &aemp_config::hostname(), "check")?;
     }
     if let Some(unknown) = cfg
         .services

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use aemp_node::{Node, NodeBuilder};
 
 mod runtime;
-pub(crate) use runtime::runtime_suite;
-pub use runtime::{current, on, start, try_start, Runtime};
+pub use runtime::{any_port, bound, current, on, start, transport, try_start, Runtime, Transport};
+pub(crate) use runtime::{runtime_suite, tcp_suite};
 
 /// Generous bound for anything that should happen "soon" over loopback.
 pub const SOON: Duration = Duration::from_secs(10);
@@ -25,19 +25,17 @@ pub fn builder(id: &str) -> NodeBuilder {
         .connect_interval(Duration::from_millis(400))
 }
 
-/// A seed node listening on an ephemeral loopback port, with itself as seed (so it is a
-/// global node), and its address.
+/// A seed node listening on an ephemeral loopback port of the test's transport, with
+/// itself as seed (so it is a global node), and its address.
 pub fn seed() -> (Node, String) {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    let node = builder("seed").listener(l).seeds([addr.as_str()]);
-    (start(node), addr)
+    let (node, addr) = bound(builder("seed"));
+    (start(node.seeds([addr.as_str()])), addr)
 }
 
 /// A node using `seed_addr`, listening on an ephemeral loopback port; returns once it is
 /// connected to the seed.
 pub fn member(b: NodeBuilder, seed: &Node, seed_addr: &str) -> Node {
-    let node = start(b.binds(["127.0.0.1:0"]).seeds([seed_addr]));
+    let node = start(b.binds([any_port()]).seeds([seed_addr]));
     eventually("connection to the seed", || node.node_is_up(seed.node_id()));
     node
 }

@@ -543,7 +543,13 @@ impl Connection {
             node_id: remote.node_id.clone(),
             kv: remote.kv.clone(),
         });
+        let both_want_tls = self.config.tls.is_some() && remote.wants_tls();
         let encrypted = matches!(self.channel, Channel::Encrypted { .. });
+        if both_want_tls && encrypted && !self.peer_verified_by_tls() {
+            // Over TCP both would now run TLS and verify each other: on an encrypted
+            // stream its own TLS must have verified the peer.
+            return Err(HandshakeError::PeerNotVerified);
+        }
         if let (Some(provider), true, false) = (&self.config.tls, remote.wants_tls(), encrypted) {
             let role = if self.local[1] < self.remote[1] {
                 TlsRole::Client

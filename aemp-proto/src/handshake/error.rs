@@ -79,6 +79,10 @@ pub enum HandshakeError {
     /// The method that must be used needs a shared secret and none is configured.
     #[error("the authentication method needs a shared secret, but none is configured")]
     NoSecret,
+    /// Both sides have a certificate, but the encrypted stream's TLS did not verify the
+    /// peer's.
+    #[error("both sides announce a certificate, but the peer's was not verified (it is not one of ours and not signed by one of them)")]
+    PeerNotVerified,
     /// Both sides want TLS, but our TLS session could not start.
     #[error("cannot start TLS: {0}")]
     TlsStart(crate::tls::TlsError),

@@ -33,6 +33,10 @@ pub struct NodeConfig {
     /// The most packets queued for a node that is not connected yet; one more counts as
     /// a connection failure (the queue is dropped and monitors fire).
     pub max_queued_packets: usize,
+    /// The address schemes this node's transports reach besides plain `host:port` (TCP),
+    /// most preferred first, e.g. `["quic"]`. Addresses of these schemes are tried before
+    /// plain ones; addresses of other schemes are skipped.
+    pub schemes: Vec<String>,
 }
 
 impl NodeConfig {
@@ -55,6 +59,7 @@ impl NodeConfig {
             keepalive_interval: Duration::from_secs(15),
             secure: false,
             max_queued_packets: 1 << 20,
+            schemes: Vec::new(),
         }
     }
 
@@ -69,7 +74,43 @@ impl NodeConfig {
         &self.conn.node_id
     }
 
+    /// The addresses of a node in the order to try them: those of our schemes first (in
+    /// our order of preference), then plain `host:port` ones; others are left out.
+    ///
+    /// ```
+    /// # use aemp_proto::node::NodeConfig;
+    /// # use aemp_proto::conn::ConnConfig;
+    /// let mut cfg = NodeConfig::new(ConnConfig::new("n", None));
+    /// let addrs = ["10.0.0.1:4040", "quic:10.0.0.1:4041", "sctp:10.0.0.1:9", "[::1]:4040"];
+    /// let addrs: Vec<String> = addrs.map(String::from).into();
+    /// assert_eq!(cfg.usable_addresses(addrs.clone()), ["10.0.0.1:4040", "[::1]:4040"]);
+    /// cfg.schemes = vec!["quic".into()];
+    /// assert_eq!(cfg.usable_addresses(addrs), ["quic:10.0.0.1:4041", "10.0.0.1:4040", "[::1]:4040"]);
+    /// ```
+    pub fn usable_addresses(&self, addrs: Vec<String>) -> Vec<String> {
+        let rank = |addr: &str| match address_scheme(addr) {
+            None => Some(self.schemes.len()),
+            Some(scheme) => self.schemes.iter().position(|s| s == scheme),
+        };
+        let mut ranked: Vec<(usize, String)> = addrs
+            .into_iter()
+            .filter_map(|a| rank(&a).map(|r| (r, a)))
+            .collect();
+        ranked.sort_by_key(|(r, _)| *r);
+        ranked.into_iter().map(|(_, a)| a).collect()
+    }
+
     pub(crate) fn effective_connect_interval(&self) -> Duration {
         self.connect_interval.max(Duration::from_millis(400))
     }
+}
+
+/// The scheme prefix of an address (`quic` of `quic:host:port`), or `None` for a plain
+/// `host:port` (including `[v6]:port`).
+fn address_scheme(addr: &str) -> Option<&str> {
+    let (prefix, rest) = addr.split_once(':')?;
+    let is_scheme = !prefix.is_empty()
+        && prefix.bytes().all(|b| b.is_ascii_alphanumeric())
+        && rest.contains(':');
+    is_scheme.then_some(prefix)
 }

@@ -455,10 +455,12 @@ impl NodeCore {
         }
     }
 
-    /// The addresses of `node` are known (from the directory or `g_found`).
+    /// The addresses of `node` are known (from the directory or `g_found`); they are tried
+    /// in the order of [`NodeConfig::usable_addresses`](super::NodeConfig::usable_addresses).
     /// An empty answer for a node with no address yet gives up at once, as the original
     /// does (capture 03: `g_found NODE null` fires the monitors with "no known address").
     pub(super) fn addresses_found(&mut self, node: &str, addrs: Vec<String>) {
+        let addrs = self.cfg.usable_addresses(addrs);
         if let Some(c) = self.peers.get_mut(node).and_then(|p| p.connecting.as_mut()) {
             c.looking_up = false;
             if !addrs.is_empty() {

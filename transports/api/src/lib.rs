@@ -19,7 +19,9 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+mod host;
 mod outbuf;
+mod resolve;
 mod streams;
 mod transports;
 
@@ -29,6 +31,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use aemp_proto::conn::Channel;
+pub use host::advertised_addresses;
+pub use resolve::resolve;
 pub use streams::{Overflow, StreamEvent, StreamOptions, Streams};
 pub use transports::Transports;
 

@@ -19,7 +19,6 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod host;
-mod resolve;
 
 use std::fmt;
 use std::io;
@@ -28,11 +27,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use aemp_runtime::{Listener, Runtime, Stream};
-use aemp_transport::{BoxFuture, ByteStream, Channel, Opened, Transport};
+use aemp_transport::{resolve, BoxFuture, ByteStream, Channel, Opened, Transport};
 use socket2::TcpKeepalive;
 
-pub use host::{advertised_addresses, hostname, listen};
-pub use resolve::resolve;
+pub use host::listen;
 
 /// Socket settings of a [`Tcp`] transport.
 ///

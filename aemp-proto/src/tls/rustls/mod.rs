@@ -25,6 +25,8 @@ use std::sync::Arc;
 
 use rustls::client::Resumption;
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::danger::ClientCertVerifier;
 use rustls::server::NoServerSessionStorage;
 use rustls::time_provider::TimeProvider;
 use rustls::{ClientConfig, ServerConfig};
@@ -55,6 +57,10 @@ pub use rustls;
 pub struct RustlsTls {
     client: Arc<ClientConfig>,
     server: Arc<ServerConfig>,
+    identity: Arc<Identity>,
+    verifier: Arc<PeerVerifier>,
+    crypto: Arc<CryptoProvider>,
+    time: Arc<dyn TimeProvider>,
 }
 
 impl fmt::Debug for RustlsTls {
@@ -80,7 +86,7 @@ impl RustlsTls {
         crypto: Arc<CryptoProvider>,
         time: Arc<dyn TimeProvider>,
     ) -> Result<RustlsTls, TlsError> {
-        let identity = Identity::from_pem(pem).map_err(TlsError::new)?;
+        let identity = Arc::new(Identity::from_pem(pem).map_err(TlsError::new)?);
         let verifier =
             Arc::new(PeerVerifier::new(&identity.certs, &crypto).map_err(TlsError::new)?);
         let unusable =
@@ -96,11 +102,11 @@ impl RustlsTls {
         client.enable_sni = false;
         client.resumption = Resumption::disabled();
 
-        let mut server = ServerConfig::builder_with_details(crypto, time)
+        let mut server = ServerConfig::builder_with_details(crypto.clone(), time.clone())
             .with_safe_default_protocol_versions()
             .map_err(unusable)?
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(identity.certs, identity.key)
+            .with_client_cert_verifier(verifier.clone())
+            .with_single_cert(identity.certs.clone(), identity.key.clone_key())
             .map_err(unusable)?;
         server.session_storage = Arc::new(NoServerSessionStorage {});
         server.send_tls13_tickets = 0;
@@ -108,7 +114,58 @@ impl RustlsTls {
         Ok(RustlsTls {
             client: Arc::new(client),
             server: Arc::new(server),
+            identity,
+            verifier,
+            crypto,
+            time,
         })
+    }
+
+    /// The certificates this node presents (the first is its own, the rest its chain).
+    ///
+    /// ```no_run
+    /// # let tls: aemp_proto::tls::rustls::RustlsTls = unimplemented!();
+    /// assert!(!tls.certificates().is_empty());
+    /// ```
+    pub fn certificates(&self) -> &[CertificateDer<'static>] {
+        &self.identity.certs
+    }
+
+    /// The private key of the first certificate.
+    ///
+    /// ```no_run
+    /// # let tls: aemp_proto::tls::rustls::RustlsTls = unimplemented!();
+    /// let _key = tls.private_key().clone_key();
+    /// ```
+    pub fn private_key(&self) -> &PrivateKeyDer<'static> {
+        &self.identity.key
+    }
+
+    /// The crypto provider the caller gave.
+    ///
+    /// ```no_run
+    /// # let tls: aemp_proto::tls::rustls::RustlsTls = unimplemented!();
+    /// assert!(!tls.crypto_provider().cipher_suites.is_empty());
+    /// ```
+    pub fn crypto_provider(&self) -> &Arc<CryptoProvider> {
+        &self.crypto
+    }
+
+    /// Whether a certificate chain a peer presented (to another transport's TLS, e.g.
+    /// QUIC's, which proved the peer holds its key) passes this node's rule of trust
+    /// ([`verify`]), dated by the caller's clock.
+    ///
+    /// ```no_run
+    /// # let tls: aemp_proto::tls::rustls::RustlsTls = unimplemented!();
+    /// assert!(!tls.trusts(&[]));
+    /// ```
+    pub fn trusts(&self, chain: &[CertificateDer<'_>]) -> bool {
+        let (Some(end_entity), Some(now)) = (chain.first(), self.time.current_time()) else {
+            return false;
+        };
+        self.verifier
+            .verify_client_cert(end_entity, &chain[1..], now)
+            .is_ok()
     }
 
     /// The settings for connecting (another transport, e.g. QUIC, may build on them).
@@ -162,6 +219,15 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::testing::*;
+
+    #[test]
+    fn it_trusts_its_own_certificate_and_no_other() {
+        let own = provider(&test_pem()).unwrap();
+        let other = provider(&test_pem()).unwrap();
+        assert!(own.trusts(own.certificates()));
+        assert!(!own.trusts(other.certificates()));
+        assert!(!own.trusts(&[]));
+    }
 
     #[test]
     fn a_key_that_does_not_fit_the_certificate_is_refused() {

@@ -9,7 +9,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 /// caller's thread never blocks.
 ///
 /// ```
-/// use aemp_transport_tcp::resolve;
+/// use aemp_transport::resolve;
 /// let addrs = futures_lite::future::block_on(resolve("*:4040")).unwrap();
 /// assert_eq!(addrs, ["127.0.0.1:4040".parse().unwrap()]);
 /// let addrs = futures_lite::future::block_on(resolve("localhost:1")).unwrap();
