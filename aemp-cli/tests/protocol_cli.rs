@@ -38,19 +38,25 @@ fn free_port() -> u16 {
 
 /// Starts `aemp run` as a seed with the echo service; the rc file points clients at it.
 fn start_seed(node: &str) -> Seed {
+    let addr = format!("127.0.0.1:{}", free_port());
+    start_seed_on(node, &[&addr], &addr)
+}
+
+/// Starts `aemp run` as a seed with the echo service listening on `binds`; the rc file
+/// points clients at `client_seed`.
+fn start_seed_on(node: &str, binds: &[&str], client_seed: &str) -> Seed {
     let dir = tempfile::tempdir().unwrap();
     let rc = dir.path().join("rc.json");
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
     std::fs::write(
         &rc,
-        format!(r#"{{"version":1,"secret":"cli-test","seeds":["{addr}"]}}"#),
+        format!(r#"{{"version":1,"secret":"cli-test","seeds":["{client_seed}"]}}"#),
     )
     .unwrap();
-    let binds = format!(r#"["{addr}"]"#);
+    let binds = serde_json::to_string(binds).unwrap();
+    let seeds = serde_json::to_string(&[client_seed]).unwrap();
     let mut child = aemp(&rc)
         .args(["run", "norc", "1", "nodeid", node, "secret", "cli-test"])
-        .args(["binds", &binds, "seeds", &binds, "services", r#"["echo"]"#])
+        .args(["binds", &binds, "seeds", &seeds, "services", r#"["echo"]"#])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -130,6 +136,21 @@ fn cal_snd_mon_and_trace_against_a_running_seed() {
     assert!(trace.starts_with(&format!("{} ->", seed.node)), "{trace}");
     let dot = stdout(&run(&seed, &["trace", &seed.node, "--dot"]));
     assert!(dot.starts_with("digraph"), "{dot}");
+}
+
+#[test]
+fn a_node_bound_to_tcp_and_quic_answers_cal_over_quic() {
+    let tcp = format!("127.0.0.1:{}", free_port());
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let quic = format!("quic:{}", udp.local_addr().unwrap());
+    drop(udp);
+    let seed = start_seed_on("cli-quic-seed", &[&tcp, &quic], &quic);
+    let echoed = stdout(&run(&seed, &["cal", &seed.echo, "over", "quic"]));
+    assert_eq!(echoed, r#""over","quic""#);
+    let time: f64 = stdout(&run(&seed, &["cal", &seed.node, "time"]))
+        .parse()
+        .unwrap();
+    assert!(time > 1.7e9, "{time}");
 }
 
 #[test]

@@ -1,12 +1,15 @@
-//! End-to-end loopback benchmark: two nodes in one process, connected over TCP on
-//! 127.0.0.1, one sending `["tag", 42, "0123456789abcdef"]` messages to a port of the other.
+//! End-to-end loopback benchmark: two nodes in one process, connected on 127.0.0.1, one
+//! sending `["tag", 42, "0123456789abcdef"]` messages to a port of the other, per framing
+//! over TCP and (with the `quic` feature) per framing over QUIC.
 //!
-//! Run with `cargo run --release -p aemp-node --example loopback_bench [MESSAGES]`.
-//! Every figure is also given as a ratio against the CBOR framing (the Perl-compatible
-//! default) measured in the same run, because absolute numbers on a shared machine are
-//! noisy. Round-trip latency is measured with `cal`.
+//! Run with `cargo run --release -p aemp-node --features quic --example loopback_bench
+//! [MESSAGES]`. Every figure is also given as a ratio against CBOR over TCP (the
+//! Perl-compatible default) measured in the same run, because absolute numbers on a shared
+//! machine are noisy. Round-trip latency is measured with `cal`.
 
 use std::net::TcpListener;
+#[cfg(feature = "quic")]
+use std::net::UdpSocket;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -20,24 +23,52 @@ struct Pair {
     other: Node,
 }
 
-fn pair(framing: Framing) -> Pair {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    let addr = listener.local_addr().expect("local address").to_string();
-    let seed = Node::builder()
-        .norc()
-        .node_id(&format!("bench-seed-{}", framing.name()))
-        .secret("bench")
-        .framings(&[framing])
-        .listener(listener)
-        .seeds([addr.clone()])
-        .start()
-        .expect("start the seed");
-    let other = Node::builder()
-        .norc()
-        .node_id(&format!("bench-other-{}", framing.name()))
-        .secret("bench")
-        .framings(&[framing])
-        .binds(["127.0.0.1:0"])
+/// The transports to measure.
+#[derive(Clone, Copy, Debug)]
+enum Transport {
+    Tcp,
+    #[cfg(feature = "quic")]
+    Quic,
+}
+
+impl Transport {
+    fn name(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            #[cfg(feature = "quic")]
+            Transport::Quic => "quic",
+        }
+    }
+}
+
+fn pair(transport: Transport, framing: Framing) -> Pair {
+    let node = |role: &str| {
+        Node::builder()
+            .norc()
+            .node_id(&format!(
+                "bench-{role}-{}-{}",
+                transport.name(),
+                framing.name()
+            ))
+            .secret("bench")
+            .framings(&[framing])
+    };
+    let (seed, addr, any) = match transport {
+        Transport::Tcp => {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+            let addr = listener.local_addr().expect("local address").to_string();
+            (node("seed").listener(listener), addr, "127.0.0.1:0")
+        }
+        #[cfg(feature = "quic")]
+        Transport::Quic => {
+            let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a loopback port");
+            let addr = format!("quic:{}", socket.local_addr().expect("local address"));
+            (node("seed").quic_socket(socket), addr, "quic:127.0.0.1:0")
+        }
+    };
+    let seed = seed.seeds([addr.clone()]).start().expect("start the seed");
+    let other = node("other")
+        .binds([any])
         .seeds([addr])
         .start()
         .expect("start the second node");
@@ -110,28 +141,35 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(200_000);
+    let transports = [
+        Transport::Tcp,
+        #[cfg(feature = "quic")]
+        Transport::Quic,
+    ];
     let framings = [Framing::Cbor, Framing::Fast, Framing::Json];
     let mut rows = Vec::new();
-    for framing in framings {
-        let p = pair(framing);
+    for (transport, framing) in transports
+        .into_iter()
+        .flat_map(|t| framings.map(|f| (t, f)))
+    {
+        let p = pair(transport, framing);
         let rate = throughput(&p.seed, &p.other, messages);
         let rtt = round_trip_micros(&p.seed, &p.other, 2_000);
-        eprintln!(
-            "{:>15}: {rate:>12.0} msg/s, cal round trip {rtt:.1} µs",
-            framing.name()
-        );
-        rows.push((framing, rate, rtt));
+        let name = format!("{}/{}", transport.name(), framing.name());
+        eprintln!("{name:>20}: {rate:>12.0} msg/s, cal round trip {rtt:.1} µs");
+        rows.push((name, rate, rtt));
         p.other.shutdown();
         p.seed.shutdown();
         futures_lite::future::block_on(p.other.stopped());
         futures_lite::future::block_on(p.seed.stopped());
     }
-    let (_, base_rate, base_rtt) = rows[0];
-    println!("framing          msg/s  vs cbor   cal µs  vs cbor   ({messages} messages)");
-    for (framing, rate, rtt) in rows {
+    let (_, base_rate, base_rtt) = rows[0].clone();
+    println!(
+        "transport/framing      msg/s  vs tcp/cbor   cal µs  vs tcp/cbor   ({messages} messages)"
+    );
+    for (name, rate, rtt) in rows {
         println!(
-            "{:<15} {rate:>7.0}  {:>6.2}x  {rtt:>7.1}  {:>6.2}x",
-            framing.name(),
+            "{name:<20} {rate:>8.0}  {:>10.2}x  {rtt:>7.1}  {:>10.2}x",
             rate / base_rate,
             rtt / base_rtt
         );

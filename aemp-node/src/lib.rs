@@ -15,6 +15,11 @@
 //! the handlers; a handler that panics or returns `Err` kills its port with
 //! `["die", text]`, which monitors see.
 //!
+//! Transports: TCP (feature `tcp`, on by default; what the original speaks) and QUIC
+//! between Rust nodes (feature `quic`): binds and addresses written `quic:HOST:PORT`. A node
+//! advertises its TCP addresses first and tries the addresses of its own transports first;
+//! see `aemp_transport_quic` for what QUIC authenticates and encrypts.
+//!
 //! ```
 //! use aemp_node::{Node, Reason};
 //! use std::time::Duration;

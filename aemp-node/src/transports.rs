@@ -78,6 +78,8 @@ fn quic<R: Runtime>(
 ) -> Result<(), StartError> {
     use aemp_transport_quic::{Quic, QuicOptions, QuicRuntime};
 
+    #[cfg(not(feature = "tokio"))]
+    let _ = rt;
     let runtime = QuicRuntime::Smol;
     #[cfg(feature = "tokio")]
     let tokio = (rt as &dyn std::any::Any).downcast_ref::<aemp_runtime::Tokio>();

@@ -2,8 +2,7 @@
 //! [`aemp_proto::Connection`] (or, after a hand-made handshake, a bare frame decoder).
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +11,7 @@ use aemp_proto::{
 };
 
 use crate::ctx::{random_nonce, Ctx, WAIT};
-use crate::net::{self, ReadOutcome};
+use crate::net::{self, ReadOutcome, Stream};
 use crate::outcome::Failure;
 use crate::packet;
 use crate::raw::secs;
@@ -99,7 +98,7 @@ pub struct Session {
 
 /// An authenticated connection to the target, seen as one node of the network.
 pub struct Peer {
-    stream: TcpStream,
+    stream: Stream,
     codec: Codec,
     session: Session,
     rbuf: Vec<u8>,
@@ -123,7 +122,7 @@ impl Peer {
 
     /// Connects and authenticates, telling a refusal by the target apart from other errors.
     pub fn try_connect(ctx: &Ctx, setup: PeerSetup) -> Result<Peer, ConnectError> {
-        let mut stream = net::connect(ctx.addr(), WAIT)?;
+        let mut stream = net::connect(ctx.target(), WAIT)?;
         let node_id = setup.node_id.clone();
         let mut cfg = ConnConfig::new(setup.node_id, Some(setup.secret));
         cfg.framings = setup.framings;
@@ -134,13 +133,14 @@ impl Peer {
         cfg.handshake_timeout = WAIT;
         let now = Instant::now();
         let mut conn = Connection::new(Arc::new(cfg), &random_nonce(), now);
+        conn.set_channel(stream.channel());
         let session = drive_handshake(&mut stream, &mut conn, node_id, now + WAIT)?;
         Ok(Peer::new(stream, Codec::Conn(Box::new(conn)), session))
     }
 
     /// A peer over a stream whose handshake was done by hand; `leftover` are bytes received
     /// after the target's auth line.
-    pub(crate) fn from_manual(stream: TcpStream, leftover: &[u8], session: Session) -> Peer {
+    pub(crate) fn from_manual(stream: Stream, leftover: &[u8], session: Session) -> Peer {
         let mut decoder = session
             .recv_framing
             .decoder(aemp_proto::DecodeLimits::default());
@@ -148,7 +148,7 @@ impl Peer {
         Peer::new(stream, Codec::Manual(decoder), session)
     }
 
-    fn new(stream: TcpStream, codec: Codec, session: Session) -> Peer {
+    fn new(stream: Stream, codec: Codec, session: Session) -> Peer {
         Peer {
             stream,
             codec,
@@ -220,7 +220,7 @@ impl Peer {
             if let Some(reason) = &self.closed {
                 return Err(reason.clone());
             }
-            match net::read_until(&mut self.stream, &mut self.rbuf, deadline) {
+            match self.stream.read_until(&mut self.rbuf, deadline) {
                 Ok(ReadOutcome::Data(n)) => match &mut self.codec {
                     Codec::Conn(conn) => conn.handle_input(&self.rbuf[..n]),
                     Codec::Manual(decoder) => decoder.feed(&self.rbuf[..n]),
@@ -338,15 +338,15 @@ impl Peer {
 }
 
 impl Drop for Peer {
-    /// Shuts the socket down for every handle (a [`PacketWriter`] included).
+    /// Shuts the connection down for every handle (a [`PacketWriter`] included).
     fn drop(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
+        self.stream.shutdown();
     }
 }
 
 /// Writes encoded packets on a peer's socket from another thread.
 pub struct PacketWriter {
-    stream: TcpStream,
+    stream: Stream,
     framing: Framing,
 }
 
@@ -358,14 +358,14 @@ impl PacketWriter {
         for p in packets {
             self.framing.encode(p, &mut buf);
         }
-        self.stream.set_write_timeout(Some(timeout))?;
+        self.stream.set_write_timeout(timeout)?;
         self.stream.write_all(&buf)
     }
 }
 
 /// Runs the handshake until authenticated and returns what it established.
 fn drive_handshake(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     conn: &mut Connection,
     node_id: String,
     deadline: Instant,
@@ -426,7 +426,7 @@ fn drive_handshake(
                 ConnEvent::Packet(_) => {}
             }
         }
-        match net::read_until(stream, &mut rbuf, deadline) {
+        match stream.read_until(&mut rbuf, deadline) {
             Ok(ReadOutcome::Data(n)) => conn.handle_input(&rbuf[..n]),
             Ok(ReadOutcome::Closed(how)) => return Err(ConnectError::ClosedByTarget(how)),
             Ok(ReadOutcome::Timeout) => {
@@ -445,16 +445,13 @@ fn drive_handshake(
     }
 }
 
-fn write_bytes(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), Failure> {
-    stream
-        .write_all(bytes)
-        .and_then(|()| stream.flush())
-        .map_err(|e| {
-            Failure::expected(
-                "the target to accept our packets",
-                format!("write error: {e}"),
-            )
-        })
+fn write_bytes(stream: &mut Stream, bytes: &[u8]) -> Result<(), Failure> {
+    stream.write_all(bytes).map_err(|e| {
+        Failure::expected(
+            "the target to accept our packets",
+            format!("write error: {e}"),
+        )
+    })
 }
 
 fn closed_reason(e: &ConnError) -> String {

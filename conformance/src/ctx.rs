@@ -1,6 +1,6 @@
 //! What every case knows: the options, the target's address and node ID, fresh names.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::ToSocketAddrs;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -10,6 +10,7 @@ use aemp_proto::Framing;
 use rand::distributions::Alphanumeric;
 use rand::{Rng, RngCore};
 
+use crate::net::Target;
 use crate::outcome::Failure;
 use crate::raw::RawConn;
 
@@ -19,7 +20,8 @@ pub const WAIT: Duration = Duration::from_secs(3);
 /// What the user asked for on the command line.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// The target's address, `HOST:PORT`.
+    /// The target's address, `HOST:PORT` (TCP) or `quic:HOST:PORT` (a Rust node's QUIC
+    /// endpoint).
     pub target: String,
     /// The shared secret of the target's network.
     pub secret: Vec<u8>,
@@ -35,7 +37,7 @@ pub struct Options {
 #[derive(Debug)]
 pub struct Ctx {
     options: Options,
-    addr: SocketAddr,
+    target_addr: Target,
     run_id: String,
     counter: AtomicU32,
     target: OnceLock<Result<Greeting, Failure>>,
@@ -44,12 +46,20 @@ pub struct Ctx {
 impl Ctx {
     /// Resolves the target's address; fails with a message when it cannot be resolved.
     pub fn new(options: Options) -> Result<Ctx, String> {
-        let addr = options
-            .target
+        let (quic, host_port) = match options.target.strip_prefix("quic:") {
+            Some(rest) => (true, rest),
+            None => (false, options.target.as_str()),
+        };
+        let addr = host_port
             .to_socket_addrs()
             .map_err(|e| format!("cannot resolve target {:?}: {e}", options.target))?
             .next()
             .ok_or_else(|| format!("target {:?} resolves to no address", options.target))?;
+        let target_addr = if quic {
+            Target::Quic(addr)
+        } else {
+            Target::Tcp(addr)
+        };
         let run_id: String = rand::thread_rng()
             .sample_iter(&Alphanumeric)
             .take(8)
@@ -57,7 +67,7 @@ impl Ctx {
             .collect();
         Ok(Ctx {
             options,
-            addr,
+            target_addr,
             run_id,
             counter: AtomicU32::new(0),
             target: OnceLock::new(),
@@ -69,9 +79,9 @@ impl Ctx {
         &self.options
     }
 
-    /// The target's resolved address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    /// The target's resolved address and transport.
+    pub fn target(&self) -> Target {
+        self.target_addr
     }
 
     /// A node ID no other peer of this run uses: `conformance-<run>-<n>`.

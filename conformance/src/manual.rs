@@ -50,6 +50,8 @@ pub struct Exchanged {
     pub remote: [Vec<u8>; 2],
     /// The target's line 1, parsed.
     pub greeting: Greeting,
+    /// The stream's channel binding (empty over TCP).
+    pub binding: Vec<u8>,
 }
 
 /// Connects, sends our greeting and reads the target's.
@@ -71,6 +73,7 @@ pub fn exchange(ctx: &Ctx, hello: Hello) -> Result<Exchanged, Failure> {
     let greeting = Greeting::parse(&remote[0])
         .map_err(|e| Failure::expected("a valid greeting line 1 from the target", e.to_string()))?;
     Ok(Exchanged {
+        binding: conn.binding(),
         conn,
         hello,
         local: [line1.into_bytes(), line2.into_bytes()],
@@ -84,7 +87,7 @@ impl Exchanged {
         Transcript {
             local: [&self.local[0], &self.local[1]],
             remote: [&self.remote[0], &self.remote[1]],
-            binding: b"",
+            binding: &self.binding,
         }
     }
 

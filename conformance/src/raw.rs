@@ -1,11 +1,10 @@
 //! A raw connection for handshake cases: bytes and lines, no protocol logic.
 
-use std::io::{self, Write};
-use std::net::TcpStream;
+use std::io;
 use std::time::{Duration, Instant};
 
 use crate::ctx::{Ctx, WAIT};
-use crate::net::{self, ReadOutcome};
+use crate::net::{self, ReadOutcome, Stream};
 use crate::outcome::Failure;
 
 /// Lines longer than this (without line end) are reported as an error instead of buffered.
@@ -22,10 +21,10 @@ pub enum Fill {
     Timeout,
 }
 
-/// A TCP connection to the target read line by line or byte by byte.
+/// A connection to the target read line by line or byte by byte.
 #[derive(Debug)]
 pub struct RawConn {
-    stream: TcpStream,
+    stream: Stream,
     buf: Vec<u8>,
 }
 
@@ -33,7 +32,7 @@ impl RawConn {
     /// Connects to the target.
     pub fn connect(ctx: &Ctx) -> Result<RawConn, Failure> {
         Ok(RawConn {
-            stream: net::connect(ctx.addr(), WAIT)?,
+            stream: net::connect(ctx.target(), WAIT)?,
             buf: Vec::new(),
         })
     }
@@ -51,14 +50,18 @@ impl RawConn {
     /// Writes all of `bytes`, returning the I/O error (for cases where the target closing the
     /// connection while we write is the expected outcome).
     pub fn try_send(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes)?;
-        self.stream.flush()
+        self.stream.write_all(bytes)
+    }
+
+    /// The channel binding the auth tokens must cover (empty over TCP).
+    pub fn binding(&self) -> Vec<u8> {
+        self.stream.binding()
     }
 
     /// Reads once more into the buffer, waiting until `deadline` at most.
     pub fn fill(&mut self, deadline: Instant) -> Result<Fill, Failure> {
         let mut chunk = [0u8; 16 * 1024];
-        match net::read_until(&mut self.stream, &mut chunk, deadline) {
+        match self.stream.read_until(&mut chunk, deadline) {
             Ok(ReadOutcome::Data(n)) => {
                 self.buf.extend_from_slice(&chunk[..n]);
                 Ok(Fill::Data)
@@ -145,8 +148,8 @@ impl RawConn {
         }
     }
 
-    /// The socket and the bytes received but not yet consumed.
-    pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
+    /// The stream and the bytes received but not yet consumed.
+    pub fn into_parts(self) -> (Stream, Vec<u8>) {
         (self.stream, self.buf)
     }
 }

@@ -8,6 +8,11 @@
 //! holds unchanged; when the stream or the connection is lost (idle timeout, a reset, an
 //! unreachable peer), the stream ends with an error and the node fires the monitors.
 //!
+//! The connecting side opens the stream with one byte, [`PREAMBLE`], before any AEMP
+//! byte: a QUIC stream only reaches the other side once something is written on it, and
+//! AEMP lets either side wait for the other's greeting first. The accepting side checks
+//! and drops it.
+//!
 //! QUIC always encrypts. What authenticates the peer:
 //! - a node with a certificate (the `cert` setting) presents it, and a peer whose
 //!   certificate passes the node's rule of trust (the same as over TCP) is *verified*: the
@@ -37,6 +42,8 @@
 
 mod crypto;
 mod stream;
+#[cfg(feature = "tokio")]
+mod tokio_handle;
 
 use std::fmt;
 use std::io;
@@ -53,6 +60,9 @@ use stream::QuicStream;
 
 /// The ALPN protocol name of AEMP over QUIC.
 pub const ALPN: &[u8] = b"aemp/1";
+
+/// The byte a connecting side writes first on the stream (version 1 of this framing).
+pub const PREAMBLE: u8 = 0xA1;
 
 /// The TLS exporter label of the channel binding.
 const BINDING_LABEL: &[u8] = b"EXPORTER-aemp-channel-binding";
@@ -102,7 +112,8 @@ impl Default for QuicOptions {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QuicRuntime {
-    /// The tokio runtime of the calling context (feature `tokio`).
+    /// The tokio runtime of the context [`Quic::new`] is called in (feature `tokio`); its
+    /// tasks are spawned there from wherever quinn needs them.
     #[cfg(feature = "tokio")]
     Tokio,
     /// smol's global executor, with async-io sockets and timers (feature `smol`); serves
@@ -112,12 +123,12 @@ pub enum QuicRuntime {
 }
 
 impl QuicRuntime {
-    fn quinn(self) -> Arc<dyn quinn::Runtime> {
+    fn quinn(self) -> io::Result<Arc<dyn quinn::Runtime>> {
         match self {
             #[cfg(feature = "tokio")]
-            QuicRuntime::Tokio => Arc::new(quinn::TokioRuntime),
+            QuicRuntime::Tokio => Ok(Arc::new(tokio_handle::OnHandle::current()?)),
             #[cfg(feature = "smol")]
-            QuicRuntime::Smol => Arc::new(quinn::SmolRuntime),
+            QuicRuntime::Smol => Ok(Arc::new(quinn::SmolRuntime)),
         }
     }
 }
@@ -168,7 +179,7 @@ impl Quic {
         cert: Option<Arc<RustlsTls>>,
         opts: QuicOptions,
     ) -> io::Result<Quic> {
-        let runtime = runtime.quinn();
+        let runtime = runtime.quinn()?;
         let (server, client) = crypto::configs(cert.as_deref())?;
         let transport = Arc::new(transport_config(&opts)?);
         let mut server = ServerConfig::with_crypto(server);
@@ -258,10 +269,21 @@ impl Transport for Quic {
                             let conn = incoming
                                 .await
                                 .map_err(|e| io::Error::other(format!("{peer}: {e}")))?;
-                            let (send, recv) = conn
+                            let (send, mut recv) = conn
                                 .accept_bi()
                                 .await
                                 .map_err(|e| io::Error::other(format!("{peer}: {e}")))?;
+                            let mut first = [0u8];
+                            recv.read_exact(&mut first)
+                                .await
+                                .map_err(|e| io::Error::other(format!("{peer}: {e}")))?;
+                            if first[0] != PREAMBLE {
+                                let why = format!(
+                                    "{peer}: not an AEMP stream (first byte {:#04x})",
+                                    first[0]
+                                );
+                                return Err(io::Error::other(why));
+                            }
                             opened(conn, send, recv, tls.as_deref(), runtime)
                         }));
                     }
@@ -323,7 +345,8 @@ async fn connect_to(
         .map_err(|e| fail(&e))?
         .await
         .map_err(|e| fail(&e))?;
-    let (send, recv) = conn.open_bi().await.map_err(|e| fail(&e))?;
+    let (mut send, recv) = conn.open_bi().await.map_err(|e| fail(&e))?;
+    send.write_all(&[PREAMBLE]).await.map_err(|e| fail(&e))?;
     opened(conn, send, recv, tls, runtime)
 }
 
