@@ -61,6 +61,8 @@ pub struct NodeBuilder {
     services: Services,
     streams: StreamOptions,
     keepalive: Option<Duration>,
+    idle_spin: Option<Duration>,
+    max_queued_bytes: Option<usize>,
 }
 
 impl Default for NodeBuilder {
@@ -85,6 +87,8 @@ impl NodeBuilder {
             services: Services::default(),
             streams: StreamOptions::default(),
             keepalive: None,
+            idle_spin: None,
+            max_queued_bytes: None,
         }
     }
 
@@ -317,15 +321,17 @@ impl NodeBuilder {
         self
     }
 
-    /// The most bytes queued towards one connected peer (default 64 MiB). More counts as
-    /// a connection failure: the connection is closed and monitors fire.
+    /// The most bytes queued towards one connected peer (default 64 MiB): the last resort
+    /// against a peer that does not read. More counts as a connection failure: the
+    /// connection is closed and monitors fire. Senders wait long before (see
+    /// [`Node::snd`]).
     ///
     /// ```
     /// let b = aemp_node::Node::builder().max_queued_bytes(1 << 20);
     /// # drop(b);
     /// ```
     pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
-        self.streams.max_queued_bytes = bytes;
+        self.max_queued_bytes = Some(bytes);
         self
     }
 
@@ -338,6 +344,20 @@ impl NodeBuilder {
     /// ```
     pub fn keepalive_interval(mut self, interval: Duration) -> Self {
         self.keepalive = Some(interval);
+        self
+    }
+
+    /// Opt-in busy polling for latency-sensitive deployments: after its last piece of
+    /// work the node's driver keeps polling its sockets for `spin` before it sleeps, so a
+    /// message arriving meanwhile is handled without the operating system waking a thread.
+    /// It costs a busy core while traffic lasts (and up to `spin` after). Off by default.
+    ///
+    /// ```
+    /// let b = aemp_node::Node::builder().idle_spin(std::time::Duration::from_micros(200));
+    /// # drop(b);
+    /// ```
+    pub fn idle_spin(mut self, spin: Duration) -> Self {
+        self.idle_spin = Some(spin);
         self
     }
 
@@ -457,6 +477,10 @@ impl NodeBuilder {
             },
         )?;
         core_cfg.schemes = transports.schemes().into_iter().map(String::from).collect();
+        if let Some(bytes) = self.max_queued_bytes {
+            core_cfg.max_queued_bytes = bytes;
+            core_cfg.queue_high_water = core_cfg.queue_high_water.min(bytes / 4);
+        }
 
         let clock: Clock = {
             let rt = rt.clone();
@@ -478,13 +502,15 @@ impl NodeBuilder {
                 timers: Mutex::default(),
                 clock,
                 wake: Default::default(),
+                room: event_listener::Event::new(),
                 services: self.services,
                 stopping: AtomicBool::new(false),
                 stopped: stopped_rx,
             }),
         };
         let streams = Streams::new(self.streams);
-        let driver = Driver::new(node.clone(), transports, streams, rt.sleep(), stopped_tx);
+        let driver = Driver::new(node.clone(), transports, streams, rt.sleep(), stopped_tx)
+            .idle_spin(self.idle_spin);
         rt.spawn(&format!("aemp {}", cfg.nodeid), Box::pin(driver.run()))
             .map_err(StartError::Runtime)?;
         tracing::info!(node = %cfg.nodeid, profile = %cfg.profile, binds = ?advertised, seeds = ?cfg.seeds, "node started");

@@ -20,6 +20,7 @@ use aemp_runtime::Sleep;
 use aemp_transport::{StreamEvent, Streams, Transports};
 
 use crate::dispatch::{dispatch, guarded};
+use crate::flow::DriverThread;
 use crate::shared::lock;
 use crate::Node;
 
@@ -33,6 +34,9 @@ pub(crate) struct Driver<S: Sleep> {
     transports: Transports,
     streams: Streams,
     sleep: S,
+    /// Busy polling: how long to keep polling after the last work before sleeping.
+    spin: Option<Duration>,
+    last_work: Instant,
     stop_deadline: Option<Instant>,
     /// Dropped when the driver ends, which resolves `Node::stopped`.
     _stopped: async_channel::Sender<()>,
@@ -46,14 +50,24 @@ impl<S: Sleep> Driver<S> {
         sleep: S,
         stopped: async_channel::Sender<()>,
     ) -> Self {
+        let last_work = node.now();
         Driver {
             node,
             transports,
             streams,
             sleep,
+            spin: None,
+            last_work,
             stop_deadline: None,
             _stopped: stopped,
         }
+    }
+
+    /// Keeps polling for `spin` after the last work before sleeping (see
+    /// `NodeBuilder::idle_spin`).
+    pub(crate) fn idle_spin(mut self, spin: Option<Duration>) -> Self {
+        self.spin = spin;
+        self
     }
 
     /// Runs the node until it is shut down, then drops everything the application
@@ -68,6 +82,7 @@ impl<S: Sleep> Driver<S> {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let _driver = DriverThread::enter();
         for _ in 0..MAX_ROUNDS {
             let shared = &self.node.shared;
             shared.wake.register(cx.waker());
@@ -82,7 +97,20 @@ impl<S: Sleep> Driver<S> {
             progress |= self.outputs();
             progress |= self.write(cx);
             if progress {
+                // Senders waiting for room in a queue look again.
+                self.node.shared.room.notify(usize::MAX);
+                if self.spin.is_some() {
+                    self.last_work = self.node.now();
+                }
                 continue;
+            }
+            if self
+                .spin
+                .is_some_and(|spin| self.node.now() < self.last_work + spin)
+            {
+                // Busy polling: be polled again at once instead of sleeping.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
             let deadline = self
                 .deadline()
@@ -111,10 +139,14 @@ impl<S: Sleep> Driver<S> {
         progress
     }
 
+    /// Reads what arrived, except from the connections the core says not to read now (a
+    /// handler outran a peer: see [`crate::flow`]).
     fn input(&mut self, cx: &mut Context<'_>) -> bool {
+        let unreadable = self.core().unreadable();
         let node = &self.node;
+        let readable = |id: ConnId| !unreadable.contains(&id);
         self.streams
-            .poll_input(cx, |id, event| feed(node, id, event))
+            .poll_input(cx, readable, |id, event| feed(node, id, event))
     }
 
     fn write(&mut self, cx: &mut Context<'_>) -> bool {
@@ -183,16 +215,11 @@ impl<S: Sleep> Driver<S> {
         }
     }
 
-    /// Queues bytes for a stream; a full queue closes the connection.
+    /// Queues bytes for a stream; a full stream stops the core's flow to it until it
+    /// reports [`StreamEvent::Writable`].
     fn send(&mut self, conn: ConnId, data: Vec<u8>) {
-        if data.is_empty() {
-            return;
-        }
-        if let Err(overflow) = self.streams.transmit(conn, data) {
-            tracing::warn!(conn = conn.0, error = %overflow, "closing the connection");
-            self.streams.abort(conn);
-            self.core()
-                .conn_closed(conn, &overflow.to_string(), self.node.now());
+        if !data.is_empty() && !self.streams.transmit(conn, data) {
+            self.core().conn_writable(conn, false);
         }
     }
 
@@ -223,6 +250,7 @@ fn feed(node: &Node, id: ConnId, event: StreamEvent<'_>) {
     match event {
         StreamEvent::Connected(channel) => core.conn_connected(id, channel, now),
         StreamEvent::Data(bytes) => core.conn_input(id, bytes, now),
+        StreamEvent::Writable => core.conn_writable(id, true),
         StreamEvent::Closed(why) => core.conn_closed(id, &why, now),
     }
 }

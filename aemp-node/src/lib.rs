@@ -70,6 +70,7 @@ mod db;
 mod dispatch;
 mod driver;
 mod error;
+mod flow;
 mod ids;
 mod message;
 mod monitor;

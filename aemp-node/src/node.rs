@@ -121,10 +121,48 @@ impl Node {
     /// # node.shutdown();
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// Flow control (see [`crate::flow`]): when the queue towards the port's node is above
+    /// its high-water mark, a call from outside the node's handlers blocks until it has
+    /// drained to half the mark; a call from a handler returns at once and the node reads
+    /// less from its peers meanwhile. [`Node::snd_async`] awaits instead of blocking.
+    /// After [`Node::shutdown`] it fails with [`Error::Stopped`].
     #[doc(alias = "send")]
     pub fn snd(&self, port: &PortId, msg: impl Serialize) -> Result<(), Error> {
-        self.snd_values(port, to_values(&msg)?);
+        if self.queue(port, to_values(&msg)?)? {
+            self.wait_for_room(port.node());
+        }
         Ok(())
+    }
+
+    /// [`Node::snd`] for async code: awaits room in a full queue instead of blocking the
+    /// thread.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// # let port = node.port();
+    /// futures_lite::future::block_on(node.snd_async(&port, ("ping", 1)))?;
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "send")]
+    pub async fn snd_async(&self, port: &PortId, msg: impl Serialize) -> Result<(), Error> {
+        if self.queue(port, to_values(&msg)?)? {
+            self.room(port.node()).await;
+        }
+        Ok(())
+    }
+
+    /// Queues a message; true if the sender must now wait for room.
+    fn queue(&self, port: &PortId, msg: Vec<Value>) -> Result<bool, Error> {
+        if self.shared.stopping.load(Ordering::Acquire) {
+            return Err(Error::Stopped);
+        }
+        let backlog = self.with_core(|core, now| {
+            core.snd(port.as_str(), msg, now);
+            core.backlog(port.node())
+        });
+        Ok(Node::must_wait(backlog))
     }
 
     /// Sends a message given as values.
@@ -138,7 +176,9 @@ impl Node {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn snd_values(&self, port: &PortId, msg: Vec<Value>) {
-        self.with_core(|core, now| core.snd(port.as_str(), msg, now));
+        if let Ok(true) = self.queue(port, msg) {
+            self.wait_for_room(port.node());
+        }
     }
 
     /// Kills a port, local or remote. [`Reason::normal`] is a normal kill: "kill my linked
@@ -265,6 +305,7 @@ impl Node {
     pub fn shutdown(&self) {
         self.shared.stopping.store(true, Ordering::Release);
         self.shared.wake.wake();
+        self.shared.room.notify(usize::MAX);
     }
 
     /// Resolves once the node's driver has stopped after [`shutdown`](Node::shutdown).

@@ -146,6 +146,9 @@ pub(crate) struct Shared {
     pub(crate) timers: Mutex<Timers>,
     pub(crate) clock: Clock,
     pub(crate) wake: Wake,
+    /// Notified by the driver after every round that moved anything: senders waiting for
+    /// room in a queue look again (see [`crate::flow`]).
+    pub(crate) room: event_listener::Event,
     pub(crate) services: Services,
     pub(crate) stopping: AtomicBool,
     pub(crate) stopped: async_channel::Receiver<()>,

@@ -24,6 +24,8 @@ common::runtime_suite! {
     registered_functions_run_on_remote_request,
     async_port_selective_receive_across_nodes,
     a_peer_exceeding_the_send_queue_limit_is_disconnected,
+    a_fast_sender_waits_instead_of_losing_its_connection,
+    a_relaying_handler_slows_down_its_feeders_instead_of_overflowing,
 }
 
 fn seed_is_global_and_members_are_not() {
@@ -472,4 +474,74 @@ fn a_peer_exceeding_the_send_queue_limit_is_disconnected() {
     assert_eq!(r.code(), Some("transport_error"));
     assert!(r.to_string().contains("send queue overflow"), "{r}");
     stop(&[&a, &b, &seed]);
+}
+
+/// A port on `node` that counts messages and checks their sequence numbers (the second
+/// element); sends the count on `tx` every `every` messages and at a gap.
+fn counting_sink(node: &aemp_node::Node, every: u64) -> (PortId, std::sync::mpsc::Receiver<u64>) {
+    let (tx, rx) = channel();
+    let mut expected = 1u64;
+    let port = node.port_with(move |msg| {
+        let seq: u64 = msg.decode::<(String, u64, String)>().unwrap().1;
+        assert_eq!(seq, expected, "sequence gap or reordering");
+        if seq.is_multiple_of(every) {
+            tx.send(seq).unwrap();
+        }
+        expected += 1;
+    });
+    (port, rx)
+}
+
+fn a_fast_sender_waits_instead_of_losing_its_connection() {
+    let (seed, addr) = seed();
+    // 1 MiB is the last resort: 20 MB sent as fast as possible would blow through it
+    // without flow control.
+    let a = member(builder("a").max_queued_bytes(1 << 20), &seed, &addr);
+    let b = member(builder("b"), &seed, &addr);
+    let (sink, counts) = counting_sink(&b, 20_000);
+    let (died_tx, died) = channel();
+    a.mon(&sink, move |r| died_tx.send(r).unwrap()).detach();
+    let payload = "x".repeat(1024);
+    for seq in 1..=20_000u64 {
+        a.snd(&sink, ("m", seq, payload.as_str())).unwrap();
+    }
+    assert_eq!(next(&counts), 20_000);
+    nothing(&died);
+    stop(&[&a, &b, &seed]);
+}
+
+fn a_relaying_handler_slows_down_its_feeders_instead_of_overflowing() {
+    let (seed, addr) = seed();
+    let relay = member(builder("relay").max_queued_bytes(1 << 20), &seed, &addr);
+    let slow = member(builder("slow"), &seed, &addr);
+    let feeder = member(builder("feeder"), &seed, &addr);
+    // The destination is slow: its handler pauses now and then.
+    let (tx, counts) = channel();
+    let mut seen = 0u64;
+    let sink = slow.port_with(move |_msg| {
+        seen += 1;
+        if seen.is_multiple_of(20) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if seen == 4_000 {
+            tx.send(seen).unwrap();
+        }
+    });
+    // The relay's handler forwards everything at once (it cannot wait: it runs on the
+    // relay's driver), so the relay must stop reading from the feeder meanwhile.
+    let r = relay.clone();
+    let target = sink.clone();
+    let hop = relay.port_with(move |msg| r.snd_values(&target, msg.into_vec()));
+    let (died_tx, died) = channel();
+    relay.mon(&sink, move |r| died_tx.send(r).unwrap()).detach();
+    let payload = "y".repeat(4096);
+    for seq in 1..=4_000u64 {
+        feeder.snd(&hop, ("m", seq, payload.as_str())).unwrap();
+    }
+    match counts.recv_timeout(Duration::from_secs(10)) {
+        Ok(n) => assert_eq!(n, 4_000),
+        Err(_) => panic!("stalled; monitor: {:?}", died.try_recv()),
+    }
+    nothing(&died);
+    stop(&[&feeder, &relay, &slow, &seed]);
 }

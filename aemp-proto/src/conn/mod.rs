@@ -454,6 +454,23 @@ impl Connection {
         self.authenticated
     }
 
+    /// Bytes queued and not yet taken by [`Connection::poll_transmit`] (before TLS
+    /// encrypts them, if it runs).
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// assert!(c.pending_bytes() > 0); // the greeting
+    /// c.poll_transmit(&mut Vec::new());
+    /// assert_eq!(c.pending_bytes(), 0);
+    /// # }
+    /// ```
+    pub fn pending_bytes(&self) -> usize {
+        self.out.len() + self.wire.len()
+    }
+
     /// Whether the connection is over (`Closed` has been emitted).
     ///
     /// ```

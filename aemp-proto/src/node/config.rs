@@ -33,6 +33,15 @@ pub struct NodeConfig {
     /// The most packets queued for a node that is not connected yet; one more counts as
     /// a connection failure (the queue is dropped and monitors fire).
     pub max_queued_packets: usize,
+    /// The most bytes queued towards one connected peer (the last resort against a peer
+    /// that does not read): beyond it the connection is closed and monitors fire. Senders
+    /// that respect [`NodeCore::backlog`](super::NodeCore::backlog) never get there.
+    pub max_queued_bytes: usize,
+    /// Above this many bytes queued towards a peer (or messages waiting for local ports,
+    /// counted as 64 bytes each) its backlog is [`Backlog::High`](super::Backlog::High):
+    /// senders should wait until it is [`Backlog::Low`](super::Backlog::Low) (at most half
+    /// of this).
+    pub queue_high_water: usize,
     /// The address schemes this node's transports reach besides plain `host:port` (TCP),
     /// most preferred first, e.g. `["quic"]`. Addresses of these schemes are tried before
     /// plain ones; addresses of other schemes are skipped.
@@ -59,6 +68,8 @@ impl NodeConfig {
             keepalive_interval: Duration::from_secs(15),
             secure: false,
             max_queued_packets: 1 << 20,
+            max_queued_bytes: 64 << 20,
+            queue_high_water: 4 << 20,
             schemes: Vec::new(),
         }
     }

@@ -25,7 +25,7 @@ pub(super) struct Directory {
     /// Entries this node owns.
     local: Db,
     /// Slave role: the global node all database traffic goes to.
-    master: Option<String>,
+    pub(super) master: Option<String>,
     /// Nodes that announced themselves with `g_global`.
     globals: BTreeSet<String>,
     /// Lookups waiting for `g_found`.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
-use super::{transport_error, ConnId, Event, MonitorId, NodeCore, TransportOutput};
+use super::{transport_error, Backlog, ConnId, Event, MonitorId, NodeCore, TransportOutput};
 use crate::conn::{Channel, ConnError, ConnEvent, Connection};
 use crate::HandshakeError;
 use crate::Value;
@@ -26,6 +26,8 @@ pub(super) struct Link {
     pub(super) last_tx: Instant,
     /// The peer has sent us a keepalive, so its silence is meaningful.
     pub(super) peer_keeps_alive: bool,
+    /// The transport takes more bytes now (see [`NodeCore::conn_writable`]).
+    pub(super) writable: bool,
 }
 
 /// What the core knows about one remote node.
@@ -36,11 +38,44 @@ pub(super) struct Peer {
     /// Trying to connect.
     pub(super) connecting: Option<Connecting>,
     /// Packets waiting for the connection.
-    pub(super) queue: Vec<Vec<Value>>,
+    pub(super) queue: PacketQueue,
     /// Our monitors on its ports: port name -> monitors.
     pub(super) monitored: BTreeMap<String, SmallVec<[MonitorId; 2]>>,
     /// Our ports it monitors.
     pub(super) watching: BTreeSet<String>,
+}
+
+/// Packets waiting for a node to connect, and about how many bytes they will take.
+#[derive(Debug, Default)]
+pub(super) struct PacketQueue {
+    packets: Vec<Vec<Value>>,
+    /// The sum of the packets' [`Value::size_hint`]s.
+    pub(super) bytes: usize,
+}
+
+impl PacketQueue {
+    pub(super) fn push(&mut self, packet: Vec<Value>) {
+        self.bytes += packet.iter().map(Value::size_hint).sum::<usize>();
+        self.packets.push(packet);
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.packets.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.packets.is_empty()
+    }
+
+    pub(super) fn clear(&mut self) {
+        *self = PacketQueue::default();
+    }
+
+    /// Takes every packet, oldest first.
+    pub(super) fn take(&mut self) -> Vec<Vec<Value>> {
+        self.bytes = 0;
+        std::mem::take(&mut self.packets)
+    }
 }
 
 /// An attempt to reach a node.
@@ -174,6 +209,32 @@ impl NodeCore {
         }
     }
 
+    /// The transport says whether the stream of `conn` takes more bytes: while it does
+    /// not, nothing is transmitted for it and its bytes wait in the core, where they count
+    /// towards the peer's [`backlog`](Self::backlog). A driver stops the flow above some
+    /// amount it holds itself and restarts it once that is written.
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::{Channel, ConnConfig};
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// let c = node.accept(Channel::Plain, now);
+    /// node.conn_writable(c, false);
+    /// assert_eq!(node.poll_transport(), None); // the greeting waits
+    /// node.conn_writable(c, true);
+    /// assert!(node.poll_transport().is_some());
+    /// # }
+    /// ```
+    pub fn conn_writable(&mut self, conn: ConnId, writable: bool) {
+        if let Some(link) = self.links.get_mut(&conn) {
+            link.writable = writable;
+            if writable {
+                self.dirty.push(conn);
+            }
+        }
+    }
+
     fn new_link(&mut self, outgoing: bool, seed: Option<usize>) -> ConnId {
         let id = ConnId(self.next_id());
         let mut nonce = [0u8; 66];
@@ -190,6 +251,7 @@ impl NodeCore {
                 last_rx: self.now,
                 last_tx: self.now,
                 peer_keeps_alive: false,
+                writable: true,
             },
         );
         id
@@ -278,7 +340,7 @@ impl NodeCore {
         }
         peer.up = Some(id);
         peer.connecting = None;
-        let queue = std::mem::take(&mut peer.queue);
+        let queue = peer.queue.take();
         let others: Vec<ConnId> = self
             .links
             .iter()
@@ -291,12 +353,16 @@ impl NodeCore {
         tracing::info!(%node, "node is up");
         self.events.push_back(Event::NodeUp { node: node.clone() });
         self.directory_node_up(&node);
+        self.dirty.push(id);
         if let Some(link) = self.links.get_mut(&id) {
             for packet in queue {
                 link.conn.send(&packet);
             }
+            let queued = link.conn.pending_bytes();
+            if queued > self.cfg.max_queued_bytes {
+                self.overflow(id, queued);
+            }
         }
-        self.dirty.push(id);
     }
 
     fn on_packet(&mut self, id: ConnId, packet: Vec<Value>) {
@@ -408,15 +474,19 @@ impl NodeCore {
 
     /// Sends a packet to a remote node: now, or once it is connected.
     pub(super) fn send_remote(&mut self, node: &str, packet: Vec<Value>) {
-        let peer = self.peers.entry(node.to_owned()).or_default();
-        if let Some(id) = peer.up {
+        if let Some(id) = self.peers.get(node).and_then(|p| p.up) {
             if let Some(link) = self.links.get_mut(&id) {
                 link.conn.send(&packet);
                 link.last_tx = self.now;
                 self.dirty.push(id);
+                let queued = link.conn.pending_bytes();
+                if queued > self.cfg.max_queued_bytes {
+                    self.overflow(id, queued);
+                }
             }
             return;
         }
+        let peer = self.peers.entry(node.to_owned()).or_default();
         if peer.queue.len() >= self.cfg.max_queued_packets {
             tracing::warn!(%node, limit = self.cfg.max_queued_packets, "send queue full; counting as a connection failure");
             peer.queue.clear();
@@ -427,6 +497,90 @@ impl NodeCore {
         }
         peer.queue.push(packet);
         self.connect(node);
+    }
+
+    /// The last resort against a peer that does not read: its connection is closed (and
+    /// its monitors fire) once more than `max_queued_bytes` wait for it.
+    fn overflow(&mut self, id: ConnId, queued: usize) {
+        let limit = self.cfg.max_queued_bytes;
+        tracing::warn!(
+            conn = id.0,
+            queued,
+            limit,
+            "send queue overflow: closing the connection"
+        );
+        let why = format!(
+            "send queue overflow: {queued} bytes queued for the peer, the limit is {limit}"
+        );
+        self.refuse(id, ConnError::Local(why));
+    }
+
+    /// How full the queue towards `node` is: bytes waiting for its connection or for it to
+    /// connect (those estimated with [`Value::size_hint`]; messages waiting for local
+    /// ports count 64 bytes each), against [`NodeConfig::queue_high_water`](super::NodeConfig::queue_high_water).
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{Backlog, NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// assert_eq!(node.backlog("other"), Backlog::Low);
+    /// # }
+    /// ```
+    pub fn backlog(&self, node: &str) -> Backlog {
+        let queued = if node == self.node_id() {
+            self.events.len() * 64
+        } else {
+            self.peers.get(node).map_or(0, |p| {
+                let link = p.up.and_then(|id| self.links.get(&id));
+                link.map_or(0, |l| l.conn.pending_bytes()) + p.queue.bytes
+            })
+        };
+        let high = self.cfg.queue_high_water;
+        if queued > high {
+            Backlog::High
+        } else if queued <= high / 2 {
+            Backlog::Low
+        } else {
+            Backlog::Normal
+        }
+    }
+
+    /// The connections not to read from now. While the queue towards some peer is above
+    /// the high-water mark (a sender on the driver's own thread, which cannot wait, outran
+    /// it), a driver reads only from the congested peers themselves, from connections
+    /// still in their handshake and from the master and seed nodes (whose answers a
+    /// connection attempt may wait for), so that whoever feeds the senders waits in turn.
+    /// Empty otherwise.
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// assert!(node.unreadable().is_empty());
+    /// # }
+    /// ```
+    pub fn unreadable(&self) -> Vec<ConnId> {
+        let high = self.cfg.queue_high_water;
+        let congested = |node: &str| {
+            self.peers.get(node).is_some_and(|p| {
+                let link = p.up.and_then(|id| self.links.get(&id));
+                link.map_or(0, |l| l.conn.pending_bytes()) + p.queue.bytes > high
+            })
+        };
+        if !self.peers.keys().any(|n| congested(n)) {
+            return Vec::new();
+        }
+        let needed = |node: &str| {
+            congested(node) || self.dir.master.as_deref() == Some(node) || self.is_seed_node(node)
+        };
+        self.links
+            .iter()
+            .filter(|(_, l)| l.conn.is_authenticated())
+            .filter(|(_, l)| !l.node.as_deref().is_some_and(needed))
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Starts connecting to `node` unless it is connected or being connected.
@@ -498,7 +652,7 @@ impl NodeCore {
         let Some(link) = self.links.get_mut(&id) else {
             return;
         };
-        if !link.open {
+        if !link.open || !link.writable {
             return;
         }
         let mut data = Vec::new();

@@ -98,6 +98,23 @@ impl DbQuery {
     }
 }
 
+/// How full the queue towards a node is, from [`NodeCore::backlog`]: senders from outside
+/// the node's driver wait at [`Backlog::High`] until it is [`Backlog::Low`] again.
+///
+/// ```
+/// use aemp_proto::node::Backlog;
+/// assert_ne!(Backlog::High, Backlog::Low);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backlog {
+    /// At most half the high-water mark.
+    Low,
+    /// Between half the high-water mark and the mark.
+    Normal,
+    /// Above the high-water mark.
+    High,
+}
+
 /// Sizes of the tables of a [`NodeCore`], from [`NodeCore::stats`].
 ///
 /// ```

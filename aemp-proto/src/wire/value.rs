@@ -41,6 +41,36 @@ pub enum Value {
 }
 
 impl Value {
+    /// About how many bytes the value takes encoded (what a queue of unencoded packets is
+    /// charged for): string and byte lengths plus a few bytes per item. Walks the value
+    /// without recursion.
+    ///
+    /// ```
+    /// # use aemp_proto::Value;
+    /// let v = Value::Array(vec![Value::from("abcd"), Value::Int(1)]);
+    /// assert!(v.size_hint() >= 4);
+    /// ```
+    pub fn size_hint(&self) -> usize {
+        let mut total = 0;
+        let mut stack = vec![self];
+        while let Some(v) = stack.pop() {
+            total += match v {
+                Value::Str(s) => s.len() + 2,
+                Value::Bytes(b) => b.len() + 2,
+                Value::Array(items) => {
+                    stack.extend(items);
+                    2
+                }
+                Value::Map(entries) => {
+                    stack.extend(entries.iter().flat_map(|(k, v)| [k, v]));
+                    2
+                }
+                _ => 9,
+            };
+        }
+        total
+    }
+
     /// The string inside a [`Value::Str`].
     ///
     /// ```

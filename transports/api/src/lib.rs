@@ -33,7 +33,7 @@ use std::task::{Context, Poll};
 pub use aemp_proto::conn::Channel;
 pub use host::advertised_addresses;
 pub use resolve::resolve;
-pub use streams::{Overflow, StreamEvent, StreamOptions, Streams};
+pub use streams::{StreamEvent, StreamOptions, Streams};
 pub use transports::Transports;
 
 /// A boxed, sendable future (what [`Transport::connect`] returns).

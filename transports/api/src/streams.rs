@@ -11,16 +11,17 @@ use aemp_proto::node::ConnId;
 use crate::outbuf::OutBuf;
 use crate::{BoxFuture, ByteStream, Channel, Opened};
 
-/// Limits and read behaviour of [`Streams`].
+/// Flow control and read behaviour of [`Streams`].
 ///
 /// ```
 /// let o = aemp_transport::StreamOptions::default();
-/// assert_eq!(o.max_queued_bytes, 64 << 20);
+/// assert_eq!(o.write_window, 1 << 20);
 /// ```
 #[derive(Clone, Debug)]
 pub struct StreamOptions {
-    /// The most bytes queued towards one peer; more is an [`Overflow`].
-    pub max_queued_bytes: usize,
+    /// Bytes a stream may hold unwritten before [`Streams::transmit`] says it is full; it
+    /// reports [`StreamEvent::Writable`] once half of them are written.
+    pub write_window: usize,
     /// Size of the one read buffer shared by all streams.
     pub read_buffer: usize,
     /// Reads per stream per poll before the others get their turn.
@@ -30,7 +31,7 @@ pub struct StreamOptions {
 impl Default for StreamOptions {
     fn default() -> Self {
         StreamOptions {
-            max_queued_bytes: 64 << 20,
+            write_window: 1 << 20,
             read_buffer: 64 << 10,
             reads_per_poll: 4,
         }
@@ -52,35 +53,12 @@ pub enum StreamEvent<'a> {
     Connected(Channel),
     /// Bytes arrived.
     Data(&'a [u8]),
+    /// A stream [`Streams::transmit`] called full has written half its window: it takes
+    /// more.
+    Writable,
     /// The stream ended or failed, or could not be opened; the text says why.
     Closed(String),
 }
-
-/// [`Streams::transmit`] refused data: the peer's queue would exceed the limit.
-///
-/// ```
-/// let o = aemp_transport::Overflow { queued: 10, limit: 8 };
-/// assert!(o.to_string().contains("8"));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Overflow {
-    /// Bytes that would be queued.
-    pub queued: usize,
-    /// The limit.
-    pub limit: usize,
-}
-
-impl fmt::Display for Overflow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "send queue overflow: {} bytes queued for the peer, the limit is {}",
-            self.queued, self.limit
-        )
-    }
-}
-
-impl std::error::Error for Overflow {}
 
 enum State {
     Connecting(BoxFuture<io::Result<Opened>>),
@@ -92,6 +70,8 @@ struct Conn {
     /// The peer's address as configured or as accepted from, for logs.
     peer: String,
     out: OutBuf,
+    /// [`Streams::transmit`] said it is full; [`StreamEvent::Writable`] is due.
+    full: bool,
     /// Write what is queued, then shut down.
     closing: bool,
 }
@@ -150,6 +130,7 @@ impl Streams {
                 state: State::Open(opened.stream),
                 peer: opened.peer,
                 out: OutBuf::default(),
+                full: false,
                 closing: false,
             },
         );
@@ -172,36 +153,32 @@ impl Streams {
                 state: State::Connecting(opening),
                 peer: peer.to_owned(),
                 out: OutBuf::default(),
+                full: false,
                 closing: false,
             },
         );
     }
 
     /// Queues bytes for a stream; they go out with the next [`Streams::poll_output`]. Data
-    /// for an unknown stream is dropped; data beyond [`StreamOptions::max_queued_bytes`] is
-    /// refused.
+    /// for an unknown stream is dropped. Returns whether the stream takes more: `false`
+    /// once it holds [`StreamOptions::write_window`] bytes unwritten (the caller should
+    /// stop until [`StreamEvent::Writable`]).
     ///
     /// ```
     /// # use aemp_transport::{Streams, StreamOptions};
-    /// let mut s = Streams::new(StreamOptions { max_queued_bytes: 4, ..Default::default() });
+    /// let mut s = Streams::new(StreamOptions { write_window: 4, ..Default::default() });
     /// let id = aemp_proto::node::ConnId(1);
     /// s.connect(id, "h:1", Box::pin(std::future::pending()));
-    /// assert!(s.transmit(id, vec![0; 4]).is_ok());
-    /// assert!(s.transmit(id, vec![0; 1]).is_err());
+    /// assert!(s.transmit(id, vec![0; 3]));
+    /// assert!(!s.transmit(id, vec![0; 1]));
     /// ```
-    pub fn transmit(&mut self, id: ConnId, data: Vec<u8>) -> Result<(), Overflow> {
+    pub fn transmit(&mut self, id: ConnId, data: Vec<u8>) -> bool {
         let Some(conn) = self.conns.get_mut(&id) else {
-            return Ok(());
+            return true;
         };
-        let queued = conn.out.pending() + data.len();
-        if queued > self.opts.max_queued_bytes {
-            return Err(Overflow {
-                queued,
-                limit: self.opts.max_queued_bytes,
-            });
-        }
         conn.out.push(data);
-        Ok(())
+        conn.full = conn.out.pending() >= self.opts.write_window;
+        !conn.full
     }
 
     /// Closes a stream once what is queued for it is written.
@@ -240,17 +217,19 @@ impl Streams {
         }
     }
 
-    /// Advances connection attempts and reads what arrived, reporting each to `sink`.
-    /// Returns whether anything happened (if so, poll again after handling it).
+    /// Advances connection attempts and reads what arrived on the streams `readable`
+    /// allows (flow control: a node whose queues are full reads less), reporting each to
+    /// `sink`. Returns whether anything happened (if so, poll again after handling it).
     ///
     /// ```
     /// let mut s = aemp_transport::Streams::new(Default::default());
     /// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    /// assert!(!s.poll_input(&mut cx, |_, _| {}));
+    /// assert!(!s.poll_input(&mut cx, |_| true, |_, _| {}));
     /// ```
     pub fn poll_input(
         &mut self,
         cx: &mut Context<'_>,
+        readable: impl Fn(ConnId) -> bool,
         mut sink: impl FnMut(ConnId, StreamEvent<'_>),
     ) -> bool {
         let mut progress = false;
@@ -288,7 +267,7 @@ impl Streams {
             let State::Open(stream) = &mut conn.state else {
                 continue;
             };
-            if conn.closing {
+            if conn.closing || !readable(id) {
                 continue;
             }
             for _ in 0..self.opts.reads_per_poll {
@@ -322,8 +301,9 @@ impl Streams {
     }
 
     /// Writes what is queued for every stream, and shuts closed streams down once their
-    /// queue is written. A write failure is reported to `sink` as [`StreamEvent::Closed`]
-    /// (unless the stream was being closed anyway). Returns whether a stream failed.
+    /// queue is written. A full stream that has written half its window is reported to
+    /// `sink` as [`StreamEvent::Writable`], a write failure as [`StreamEvent::Closed`]
+    /// (unless the stream was being closed anyway). Returns whether anything was reported.
     ///
     /// ```
     /// let mut s = aemp_transport::Streams::new(Default::default());
@@ -335,7 +315,7 @@ impl Streams {
         cx: &mut Context<'_>,
         mut sink: impl FnMut(ConnId, StreamEvent<'_>),
     ) -> bool {
-        let mut failed = false;
+        let mut reported = false;
         let mut gone = Vec::new();
         for (&id, conn) in &mut self.conns {
             let State::Open(stream) = &mut conn.state else {
@@ -344,7 +324,13 @@ impl Streams {
                 }
                 continue;
             };
-            match conn.out.poll_flush(stream.as_mut(), cx) {
+            let flushed = conn.out.poll_flush(stream.as_mut(), cx);
+            if conn.full && conn.out.pending() <= self.opts.write_window / 2 && !conn.closing {
+                conn.full = false;
+                reported = true;
+                sink(id, StreamEvent::Writable);
+            }
+            match flushed {
                 Poll::Pending => {}
                 Poll::Ready(Ok(())) => {
                     if conn.closing {
@@ -357,7 +343,7 @@ impl Streams {
                 Poll::Ready(Err(e)) => {
                     gone.push(id);
                     if !conn.closing {
-                        failed = true;
+                        reported = true;
                         tracing::debug!(conn = id.0, peer = %conn.peer, error = %e, "write failed");
                         sink(id, StreamEvent::Closed(format!("write error: {e}")));
                     }
@@ -367,6 +353,6 @@ impl Streams {
         for id in gone {
             self.conns.remove(&id);
         }
-        failed
+        reported
     }
 }

@@ -1,0 +1,66 @@
+//! `aemp-bench`: measures aemp-rs end to end between two OS processes on loopback.
+//!
+//! With no arguments it runs every workload and prints one line each:
+//!
+//! ```text
+//! oneway payload=16 n=N secs=S msgs_per_s=R
+//! oneway payload=1024 n=N secs=S msgs_per_s=R mb_per_s=M
+//! pingpong n=N mean_us=A p50_us=B p99_us=C
+//! local payload=16 n=N msgs_per_s=R
+//! rss_idle_kib=K
+//! ```
+//!
+//! The second process is this program itself (`--serve`, started by the first); the
+//! nodes use the public API only. The one-way receiver checks that sequence numbers
+//! arrive in order without gaps and reports a violation as an error (exit status 1),
+//! never as a figure. `bench/baselines/` has the same workloads for Erlang/OTP and a C
+//! floor, printing the same lines.
+
+mod options;
+mod peer;
+mod report;
+mod workloads;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use options::{Args, Workload};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.serve {
+        return match peer::serve(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("aemp-bench --serve: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let runs: Vec<(Workload, usize)> = match args.workload {
+        Some(w) => vec![(w, args.payload.unwrap_or(16))],
+        None => vec![
+            (Workload::Oneway, 16),
+            (Workload::Oneway, 1024),
+            (Workload::Pingpong, 16),
+            (Workload::Local, 16),
+            (Workload::Rss, 0),
+        ],
+    };
+    let mut failed = false;
+    for (workload, payload) in runs {
+        match workloads::run(&args, workload, payload) {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("aemp-bench: {}: {e}", workload.name());
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
