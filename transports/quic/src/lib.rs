@@ -25,7 +25,16 @@
 //!   terminates QUIC towards both sides cannot splice the two sessions.
 //!
 //! quinn drives each endpoint and connection with tasks of its own, on the runtime given
-//! to [`Quic::new`] ([`QuicRuntime`]); the node's driver polls only the streams. Keep-alive and idle timeout follow the node's
+//! to [`Quic::new`] ([`QuicRuntime`]); the node's driver polls only the streams. Why quinn
+//! and not quinn-proto driven from the node's own driver (one driver per node, no hidden
+//! tasks): quinn's endpoint driver already does what a QUIC endpoint needs beside the
+//! protocol state machine (UDP with GSO/GRO and ECN through quinn-udp, pacing, timers per
+//! connection) and its streams are poll-based, which is exactly the [`ByteStream`]
+//! contract; doing it again in our driver would duplicate that work for no gain on the
+//! wire. The cost is quinn's tasks on the runtime, which is why the runtime is chosen
+//! explicitly.
+//!
+//! [`ByteStream`]: aemp_transport::ByteStream Keep-alive and idle timeout follow the node's
 //! `monitor_timeout`; connection migration and 0-RTT are not used.
 //!
 //! ```no_run
