@@ -127,7 +127,7 @@ impl Host {
         let mut delivered = Vec::new();
         while let Some(event) = self.core.poll_event() {
             match event {
-                Event::Deliver { port, msg } => delivered.push((port, msg)),
+                Event::Deliver { port, msg } => delivered.push((port.to_string(), msg)),
                 other => println!("{}: {other:?}", self.core.node_id()),
             }
         }

@@ -10,17 +10,10 @@ use crate::context::{panic_text, run_in_port};
 use crate::shared::{lock, Handler, PortEntry};
 use crate::{Message, Node, NodeEvent, NodeId, PortId, Reason};
 
-/// Where one delivered message goes.
-enum Target {
-    Handler(Handler, Message),
-    Mailbox(std::sync::Arc<crate::async_port::Mailbox>, Message),
-    Unhandled(String),
-}
-
 /// Dispatches one event of the core.
 pub(crate) fn dispatch(node: &Node, event: Event) {
     match event {
-        Event::Deliver { port, msg } => deliver(node, port, msg),
+        Event::Deliver { port, msg } => deliver(node, &port, vec![msg]),
         Event::PortDied { port, reason } => {
             let entry = lock(&node.shared.reg).ports.remove(&port);
             if let Some(PortEntry::Async(mailbox)) = entry {
@@ -52,44 +45,105 @@ pub(crate) fn dispatch(node: &Node, event: Event) {
     }
 }
 
-fn deliver(node: &Node, port: String, mut msg: Vec<Value>) {
-    let target = {
+/// Dispatches every event, oldest first; consecutive messages to one port are delivered as
+/// a run, taking the registry and the handler's lock once.
+pub(crate) fn dispatch_all(node: &Node, events: &mut Vec<Event>) {
+    let mut events = events.drain(..).peekable();
+    while let Some(event) = events.next() {
+        let Event::Deliver { port, msg } = event else {
+            dispatch(node, event);
+            continue;
+        };
+        let mut run = vec![msg];
+        while let Some(Event::Deliver { port: next, .. }) = events.peek() {
+            if *next != port {
+                break;
+            }
+            if let Some(Event::Deliver { msg, .. }) = events.next() {
+                run.push(msg);
+            }
+        }
+        deliver(node, &port, run);
+    }
+}
+
+/// Delivers messages to one local port: to its mailbox, or to its handlers in the port's
+/// context. A handler that fails kills the port; the messages after it are dropped with it.
+fn deliver(node: &Node, port: &str, msgs: Vec<Vec<Value>>) {
+    let (id, default, tagged) = {
         let reg = lock(&node.shared.reg);
-        let tag = msg
-            .first()
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        match reg.ports.get(&port) {
-            Some(PortEntry::Async(mailbox)) => Target::Mailbox(mailbox.clone(), Message::new(msg)),
-            Some(PortEntry::Callbacks(cbs)) => match (cbs.tags.get(&tag), &cbs.default) {
-                (Some(h), _) => {
-                    msg.remove(0);
-                    Target::Handler(h.clone(), Message::new(msg))
+        match reg.ports.get(port) {
+            Some(PortEntry::Async(mailbox)) => {
+                let mailbox = mailbox.clone();
+                drop(reg);
+                for msg in msgs {
+                    mailbox.push(Message::new(msg));
                 }
-                (None, Some(h)) => Target::Handler(h.clone(), Message::new(msg)),
-                (None, None) => Target::Unhandled(tag),
-            },
-            None => Target::Unhandled(tag),
+                return;
+            }
+            Some(PortEntry::Callbacks(cbs)) => {
+                (cbs.id.clone(), cbs.default.clone(), !cbs.tags.is_empty())
+            }
+            None => (PortId::new(node.node_id(), port), None, false),
         }
     };
-    let port = PortId::new(node.node_id(), &port);
-    match target {
-        Target::Handler(h, msg) => {
-            let _ = run_in_port(node, &port, || {
-                let mut f = lock(&h);
-                (*f)(msg).map_or(Ok(()), Err)
-            });
+    if !tagged {
+        // One handler for every message: lock it once for the run.
+        let Some(handler) = default else {
+            return unhandled(node, &id, msgs.first());
+        };
+        let mut f = lock(&handler);
+        for msg in msgs {
+            if run_in_port(node, &id, || (*f)(Message::new(msg)).map_or(Ok(()), Err)).is_err() {
+                return;
+            }
         }
-        Target::Mailbox(mailbox, msg) => mailbox.push(msg),
-        Target::Unhandled(tag) => node.kil(
-            &port,
-            Reason::new(
-                "unhandled_message",
-                &format!("no callback found for message '{tag}'"),
-            ),
-        ),
+        return;
     }
+    for mut msg in msgs {
+        let Some((handler, strip_tag)) = tag_handler(node, port, &msg) else {
+            return unhandled(node, &id, Some(&msg));
+        };
+        if strip_tag {
+            msg.remove(0);
+        }
+        let failed = run_in_port(node, &id, || {
+            let mut f = lock(&handler);
+            (*f)(Message::new(msg)).map_or(Ok(()), Err)
+        });
+        if failed.is_err() {
+            return;
+        }
+    }
+}
+
+/// The handler of a port with tag handlers for `msg`: the one of its tag (the tag is then
+/// not passed on), else the default one.
+fn tag_handler(node: &Node, port: &str, msg: &[Value]) -> Option<(Handler, bool)> {
+    let reg = lock(&node.shared.reg);
+    let Some(PortEntry::Callbacks(cbs)) = reg.ports.get(port) else {
+        return None;
+    };
+    let tag = msg.first().and_then(Value::as_str);
+    match tag.and_then(|t| cbs.tags.get(t)) {
+        Some(h) => Some((h.clone(), true)),
+        None => cbs.default.clone().map(|h| (h, false)),
+    }
+}
+
+/// A message no handler takes kills its port, as in the original.
+fn unhandled(node: &Node, port: &PortId, msg: Option<&Vec<Value>>) {
+    let tag = msg
+        .and_then(|m| m.first())
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    node.kil(
+        port,
+        Reason::new(
+            "unhandled_message",
+            &format!("no callback found for message '{tag}'"),
+        ),
+    );
 }
 
 fn node_event(node: &Node, event: NodeEvent) {

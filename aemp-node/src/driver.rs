@@ -19,7 +19,7 @@ use aemp_proto::node::{ConnId, Event, NodeCore, TransportOutput};
 use aemp_runtime::Sleep;
 use aemp_transport::{StreamEvent, Streams, Transports};
 
-use crate::dispatch::{dispatch, guarded};
+use crate::dispatch::{dispatch_all, guarded};
 use crate::flow::DriverThread;
 use crate::shared::lock;
 use crate::Node;
@@ -33,6 +33,8 @@ pub(crate) struct Driver<S: Sleep> {
     node: Node,
     transports: Transports,
     streams: Streams,
+    /// The core's events of a round, on their way to the dispatcher (kept to reuse it).
+    events: Vec<Event>,
     sleep: S,
     /// Busy polling: how long to keep polling after the last work before sleeping.
     spin: Option<Duration>,
@@ -55,6 +57,7 @@ impl<S: Sleep> Driver<S> {
             node,
             transports,
             streams,
+            events: Vec::new(),
             sleep,
             spin: None,
             last_work,
@@ -182,10 +185,11 @@ impl<S: Sleep> Driver<S> {
     /// Drains the core: acts on every transport output, then hands every event to the
     /// dispatcher with no lock held.
     fn outputs(&mut self) -> bool {
-        let (outs, events): (Vec<TransportOutput>, Vec<Event>) = {
+        let mut events = std::mem::take(&mut self.events);
+        let outs: Vec<TransportOutput> = {
             let mut core = self.core();
-            let outs = iter::from_fn(|| core.poll_transport()).collect();
-            (outs, iter::from_fn(|| core.poll_event()).collect())
+            events.extend(iter::from_fn(|| core.poll_event()));
+            iter::from_fn(|| core.poll_transport()).collect()
         };
         let progress = !outs.is_empty() || !events.is_empty();
         for out in outs {
@@ -195,9 +199,8 @@ impl<S: Sleep> Driver<S> {
                 TransportOutput::Close { conn } => self.streams.close(conn),
             }
         }
-        for event in events {
-            dispatch(&self.node, event);
-        }
+        dispatch_all(&self.node, &mut events);
+        self.events = events;
         progress
     }
 

@@ -95,7 +95,7 @@ impl<'de> Deserialize<'de> for NodeId {
 /// assert_eq!(PortId::new("seed", "a1"), p);
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PortId(String);
+pub struct PortId(Arc<str>);
 
 impl PortId {
     /// The port `name` on node `node`.
@@ -104,7 +104,7 @@ impl PortId {
     /// assert_eq!(aemp_node::PortId::new("n", "p").as_str(), "n#p");
     /// ```
     pub fn new(node: &str, name: &str) -> PortId {
-        PortId(aemp_proto::node::port_id(node, name))
+        PortId(aemp_proto::node::port_id(node, name).into())
     }
 
     /// The ID of the node the port lives on.
@@ -139,13 +139,13 @@ impl PortId {
 impl From<&str> for PortId {
     /// Takes text as a port ID; text without `#` names a node port.
     fn from(s: &str) -> Self {
-        PortId(s.to_owned())
+        PortId(s.into())
     }
 }
 
 impl From<String> for PortId {
     fn from(s: String) -> Self {
-        PortId(s)
+        PortId(s.into())
     }
 }
 
@@ -158,13 +158,13 @@ impl FromStr for PortId {
 
 impl From<PortId> for Value {
     fn from(p: PortId) -> Value {
-        Value::Str(p.0)
+        Value::Str(p.0.to_string())
     }
 }
 
 impl From<&PortId> for Value {
     fn from(p: &PortId) -> Value {
-        Value::Str(p.0.clone())
+        Value::Str(p.0.to_string())
     }
 }
 
@@ -194,6 +194,6 @@ impl Serialize for PortId {
 
 impl<'de> Deserialize<'de> for PortId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(PortId)
+        String::deserialize(d).map(PortId::from)
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops::Deref;
 
-use aemp_proto::{from_values, Value, ValueError};
+use aemp_proto::{from_slice, Value, ValueError};
 use serde::de::DeserializeOwned;
 
 /// A message as a handler receives it: an ordered list of values.
@@ -41,7 +41,7 @@ impl Message {
     }
 
     /// Decodes the values as one Rust value: a tuple or a struct with fields in message
-    /// order (see [`aemp_proto::from_values`]).
+    /// order (see [`aemp_proto::from_slice`]). Nothing is copied but what `T` keeps.
     ///
     /// ```
     /// # use aemp_node::Message; use aemp_proto::Value;
@@ -50,7 +50,7 @@ impl Message {
     /// assert_eq!(n, 7);
     /// ```
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
-        from_values(self.0.clone())
+        from_slice(&self.0)
     }
 
     /// The values.

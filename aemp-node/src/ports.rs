@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::shared::{lock, Handler, PortEntry};
+use crate::shared::{lock, Callbacks, Handler, PortEntry};
 use crate::{Error, Message, Node, Outcome, PortId};
 
 fn handler<F, R>(mut f: F) -> Handler
@@ -118,10 +118,13 @@ impl Node {
             return Err(Error::NoSuchPort(port.clone()));
         }
         let mut reg = lock(&self.shared.reg);
-        let entry = reg
-            .ports
-            .entry(port.name().to_owned())
-            .or_insert_with(|| PortEntry::Callbacks(Default::default()));
+        let entry = reg.ports.entry(port.name().to_owned()).or_insert_with(|| {
+            PortEntry::Callbacks(Callbacks {
+                id: port.clone(),
+                default: None,
+                tags: Default::default(),
+            })
+        });
         let PortEntry::Callbacks(cbs) = entry else {
             return Err(Error::NotCallbackPort(port.clone()));
         };

@@ -1,7 +1,7 @@
 //! The state a node's handles and its driver share.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
@@ -9,11 +9,12 @@ use std::time::Instant;
 
 use aemp_proto::node::{MonitorId, NodeCore, RequestId, WatchId};
 use aemp_proto::Value;
+use hashbrown::HashMap;
 
 use crate::async_port::Mailbox;
 use crate::db::DbFamily;
 use crate::services::Services;
-use crate::{Message, NodeEvent, NodeId, Reason};
+use crate::{Message, NodeEvent, NodeId, PortId, Reason};
 
 /// Locks a mutex, ignoring poisoning (a panicking user callback never holds our locks, and
 /// the data behind them stays consistent).
@@ -30,8 +31,9 @@ pub(crate) type DbWatcher =
     Arc<Mutex<dyn FnMut(&DbFamily, &[String], &[String], &[String]) + Send>>;
 
 /// The receive handlers of one callback port.
-#[derive(Default)]
 pub(crate) struct Callbacks {
+    /// The port's ID (shared: handlers run in its context).
+    pub(crate) id: PortId,
     pub(crate) default: Option<Handler>,
     pub(crate) tags: HashMap<String, Handler>,
 }

@@ -366,7 +366,7 @@ impl App for RecvApp {
             Event::Deliver { port, msg } => {
                 let me = format!("recv#{port}");
                 let tag = msg.first().and_then(Value::as_str).unwrap_or("");
-                if let Some(parent) = self.parents.get(port).cloned() {
+                if let Some(parent) = self.parents.get(&**port).cloned() {
                     match tag {
                         "ping" => {
                             let mut reply = vec![s("pong"), s(&me)];
@@ -596,7 +596,7 @@ impl RecvReplay {
             .seen
             .iter()
             .filter_map(|o| match o {
-                Event::Deliver { port: p, msg } if p == port => Some(msg.clone()),
+                Event::Deliver { port: p, msg } if **p == **port => Some(msg.clone()),
                 _ => None,
             })
             .collect()
@@ -997,7 +997,7 @@ impl App for SendApp {
                 }
                 self.start(core, now);
             }
-            Event::Deliver { port, msg } if Some(port) == self.own.as_ref() => {
+            Event::Deliver { port, msg } if self.own.as_deref() == Some(port.as_ref()) => {
                 let spawned = self.spawned.first().cloned();
                 match (self.scenario, msg.first().and_then(Value::as_str), spawned) {
                     ('d', Some("spawned"), Some(sp)) => {
@@ -1034,7 +1034,7 @@ impl SendApp {
         self.seen
             .iter()
             .filter_map(|o| match o {
-                Event::Deliver { port, msg } if Some(port) == self.own.as_ref() => {
+                Event::Deliver { port, msg } if self.own.as_deref() == Some(port.as_ref()) => {
                     Some(msg.clone())
                 }
                 _ => None,

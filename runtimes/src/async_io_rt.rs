@@ -26,7 +26,18 @@ pub struct AsyncIo;
 /// fn _f(_s: aemp_runtime::AsyncIoStream) {}
 /// ```
 #[derive(Debug)]
-pub struct AsyncIoStream(pub(crate) Async<TcpStream>);
+pub struct AsyncIoStream {
+    io: Async<TcpStream>,
+    /// Data may be waiting: try a read before asking the reactor (cleared by a read that
+    /// found nothing, set again when the reactor says readable).
+    readable: bool,
+}
+
+impl AsyncIoStream {
+    pub(crate) fn new(io: Async<TcpStream>) -> AsyncIoStream {
+        AsyncIoStream { io, readable: true }
+    }
+}
 
 /// A TCP listener registered with async-io.
 ///
@@ -34,7 +45,11 @@ pub struct AsyncIoStream(pub(crate) Async<TcpStream>);
 /// fn _f(_l: aemp_runtime::AsyncIoListener) {}
 /// ```
 #[derive(Debug)]
-pub struct AsyncIoListener(Async<TcpListener>);
+pub struct AsyncIoListener {
+    io: Async<TcpListener>,
+    /// A connection may be waiting (as `AsyncIoStream::readable`).
+    acceptable: bool,
+}
 
 /// An async-io timer.
 ///
@@ -47,38 +62,42 @@ pub struct AsyncIoListener(Async<TcpListener>);
 pub struct AsyncIoSleep(Timer);
 
 impl Stream for AsyncIoStream {
+    /// Reads only when data may be waiting: an idle stream costs no system call per poll.
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         loop {
-            match self.0.get_ref().read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                done => return Poll::Ready(done),
+            if !self.readable {
+                if self.io.poll_readable(cx)?.is_pending() {
+                    return Poll::Pending;
+                }
+                self.readable = true;
             }
-            if self.0.poll_readable(cx)?.is_pending() {
-                return Poll::Pending;
+            match self.io.get_ref().read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                done => return Poll::Ready(done),
             }
         }
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         loop {
-            match self.0.get_ref().write(buf) {
+            match self.io.get_ref().write(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 done => return Poll::Ready(done),
             }
-            if self.0.poll_writable(cx)?.is_pending() {
+            if self.io.poll_writable(cx)?.is_pending() {
                 return Poll::Pending;
             }
         }
     }
 
     fn poll_shutdown(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.0.get_ref().shutdown(Shutdown::Write))
+        Poll::Ready(self.io.get_ref().shutdown(Shutdown::Write))
     }
 
     fn socket(&self) -> socket2::SockRef<'_> {
-        socket2::SockRef::from(self.0.get_ref())
+        socket2::SockRef::from(self.io.get_ref())
     }
 }
 
@@ -90,16 +109,19 @@ impl Listener for AsyncIoListener {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<(AsyncIoStream, SocketAddr)>> {
         loop {
-            match self.0.get_ref().accept() {
-                Ok((stream, addr)) => {
-                    return Poll::Ready(Async::new(stream).map(|s| (AsyncIoStream(s), addr)))
+            if !self.acceptable {
+                if self.io.poll_readable(cx)?.is_pending() {
+                    return Poll::Pending;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Poll::Ready(Err(e)),
+                self.acceptable = true;
             }
-            if self.0.poll_readable(cx)?.is_pending() {
-                return Poll::Pending;
+            match self.io.get_ref().accept() {
+                Ok((stream, addr)) => {
+                    return Poll::Ready(Async::new(stream).map(|s| (AsyncIoStream::new(s), addr)))
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.acceptable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
@@ -121,11 +143,18 @@ impl Runtime for AsyncIo {
     type Sleep = AsyncIoSleep;
 
     fn listener(&self, listener: TcpListener) -> io::Result<AsyncIoListener> {
-        Async::new(listener).map(AsyncIoListener)
+        Async::new(listener).map(|io| AsyncIoListener {
+            io,
+            acceptable: true,
+        })
     }
 
     fn connect(&self, addr: SocketAddr) -> BoxFuture<io::Result<AsyncIoStream>> {
-        Box::pin(async move { Async::<TcpStream>::connect(addr).await.map(AsyncIoStream) })
+        Box::pin(async move {
+            Async::<TcpStream>::connect(addr)
+                .await
+                .map(AsyncIoStream::new)
+        })
     }
 
     fn sleep(&self) -> AsyncIoSleep {

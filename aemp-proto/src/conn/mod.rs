@@ -360,6 +360,30 @@ impl Connection {
         }
     }
 
+    /// Queues the packet `[port, msg...]` like [`Connection::send`], without the caller
+    /// building it (the hot path of sending a message).
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection, Value};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// c.send_message("port", &[Value::Int(1)]); // held until authenticated
+    /// # }
+    /// ```
+    pub fn send_message(&mut self, port: &str, msg: &[Value]) {
+        match &self.phase {
+            Phase::Closed => {}
+            Phase::Data { send, .. } => send.encode_message(port, msg, &mut self.out),
+            _ => {
+                let mut packet = Vec::with_capacity(msg.len() + 1);
+                packet.push(Value::from(port));
+                packet.extend_from_slice(msg);
+                self.held.push(packet);
+            }
+        }
+    }
+
     /// Closes the connection for a reason of the caller's (e.g. already connected).
     /// Untransmitted bytes, held packets and events not yet polled are discarded (an
     /// `Authenticated` among them no longer counts for [`Connection::is_authenticated`]); the

@@ -1,6 +1,7 @@
 //! Connections and peers: connecting, the handshake outcome, queues, keepalive, loss.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
@@ -14,8 +15,8 @@ use crate::Value;
 #[derive(Debug)]
 pub(super) struct Link {
     pub(super) conn: Connection,
-    /// The remote node, once greeted.
-    pub(super) node: Option<String>,
+    /// The remote node, once greeted (shared: every packet names it).
+    pub(super) node: Option<Arc<str>>,
     /// We opened it.
     pub(super) outgoing: bool,
     /// The seed (index into `seeds`) this stream was opened for.
@@ -295,7 +296,7 @@ impl NodeCore {
         let Some(link) = self.links.get_mut(&id) else {
             return;
         };
-        link.node = Some(node.clone());
+        link.node = Some(Arc::from(node.as_str()));
         let outgoing = link.outgoing;
         if let Some(seed) = link.seed {
             self.seeds[seed].node = Some(node.clone());
@@ -330,7 +331,11 @@ impl NodeCore {
     }
 
     fn on_authenticated(&mut self, id: ConnId) {
-        let Some(node) = self.links.get(&id).and_then(|l| l.node.clone()) else {
+        let Some(node) = self
+            .links
+            .get(&id)
+            .and_then(|l| l.node.as_deref().map(String::from))
+        else {
             return;
         };
         let peer = self.peers.entry(node.clone()).or_default();
@@ -392,6 +397,7 @@ impl NodeCore {
             tracing::debug!(conn = id.0, error = %err, "connection closed before greeting");
             return;
         };
+        let node = String::from(&*node);
         let was_up = self.peers.get(&node).is_some_and(|p| p.up == Some(id));
         if was_up {
             tracing::info!(%node, error = %err, "node is down");
@@ -477,12 +483,7 @@ impl NodeCore {
         if let Some(id) = self.peers.get(node).and_then(|p| p.up) {
             if let Some(link) = self.links.get_mut(&id) {
                 link.conn.send(&packet);
-                link.last_tx = self.now;
-                self.dirty.push(id);
-                let queued = link.conn.pending_bytes();
-                if queued > self.cfg.max_queued_bytes {
-                    self.overflow(id, queued);
-                }
+                self.sent_on(id);
             }
             return;
         }
@@ -497,6 +498,36 @@ impl NodeCore {
         }
         peer.queue.push(packet);
         self.connect(node);
+    }
+
+    /// Sends `[port, msg...]` on the established connection to `node`, if there is one.
+    pub(super) fn send_up(&mut self, node: &str, port: &str, msg: &[Value]) -> bool {
+        let Some(id) = self.peers.get(node).and_then(|p| p.up) else {
+            return false;
+        };
+        let Some(link) = self.links.get_mut(&id) else {
+            return false;
+        };
+        link.conn.send_message(port, msg);
+        self.sent_on(id);
+        true
+    }
+
+    /// Bookkeeping after bytes were queued on `id`: keepalive clock, flush, and the last
+    /// resort bound.
+    fn sent_on(&mut self, id: ConnId) {
+        let Some(link) = self.links.get_mut(&id) else {
+            return;
+        };
+        link.last_tx = self.now;
+        // Consecutive messages to one peer mark it once.
+        if self.dirty.last() != Some(&id) {
+            self.dirty.push(id);
+        }
+        let queued = link.conn.pending_bytes();
+        if queued > self.cfg.max_queued_bytes {
+            self.overflow(id, queued);
+        }
     }
 
     /// The last resort against a peer that does not read: its connection is closed (and
@@ -647,7 +678,7 @@ impl NodeCore {
         self.dirty = dirty;
     }
 
-    /// Queues what one open connection has pending as an [`Event::Transmit`].
+    /// Queues what one open connection has pending as a [`TransportOutput::Transmit`].
     fn flush_link(&mut self, id: ConnId) {
         let Some(link) = self.links.get_mut(&id) else {
             return;

@@ -35,6 +35,7 @@ mod requests;
 mod rng;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use hashbrown::HashMap;
 use std::time::Instant;
@@ -151,7 +152,7 @@ pub struct NodeCore {
     events: VecDeque<Event>,
     next_id: u64,
     port_prefix: String,
-    ports: HashMap<String, LocalPort>,
+    ports: HashMap<Arc<str>, LocalPort>,
     monitors: HashMap<MonitorId, Monitor>,
     links: BTreeMap<ConnId, Link>,
     peers: BTreeMap<String, Peer>,
@@ -426,12 +427,27 @@ impl NodeCore {
     /// ```
     #[doc(alias = "send")]
     pub fn snd(&mut self, port_id: &str, msg: Vec<Value>, now: Instant) {
+        self.advance(now);
         let (node, name) = split_port_id(port_id);
-        let mut packet = Vec::with_capacity(msg.len() + 1);
-        packet.push(Value::from(name));
-        packet.extend(msg);
-        let node = node.to_owned();
-        self.send_packet(&node, packet, now);
+        if node == self.node_id() && !name.is_empty() {
+            self.deliver_local(name, msg);
+        } else if !self.send_up(node, name, &msg) {
+            let mut packet = Vec::with_capacity(msg.len() + 1);
+            packet.push(Value::from(name));
+            packet.extend(msg);
+            self.send_packet(node, packet, now);
+        }
+    }
+
+    /// Hands a message to a local port (dropped if the port does not exist).
+    pub(super) fn deliver_local(&mut self, port: &str, msg: Vec<Value>) {
+        match self.ports.get_key_value(port) {
+            Some((name, _)) => self.events.push_back(Event::Deliver {
+                port: name.clone(),
+                msg,
+            }),
+            None => tracing::trace!(%port, "message for a missing port dropped"),
+        }
     }
 
     /// Sends a whole packet (`[port_name, msg...]`) to `node`: delivered locally, written
@@ -499,13 +515,8 @@ impl NodeCore {
         if name.is_empty() {
             let me = self.node_id().to_owned();
             self.handle_node_request(&me, packet);
-        } else if self.ports.contains_key(&name) {
-            self.events.push_back(Event::Deliver {
-                port: name,
-                msg: packet,
-            });
         } else {
-            tracing::trace!(port = %name, "message for a missing port dropped");
+            self.deliver_local(&name, packet);
         }
     }
 }

@@ -1,5 +1,7 @@
 //! What the node core asks its driver and its application to do.
 
+use std::sync::Arc;
+
 use crate::Value;
 
 macro_rules! id_type {
@@ -91,8 +93,8 @@ pub enum TransportOutput {
 pub enum Event {
     /// Hand a message to the handler of local port `port`.
     Deliver {
-        /// The local port name (without the node ID).
-        port: String,
+        /// The local port name (without the node ID), shared with the core's table.
+        port: Arc<str>,
         /// The message (without the port name).
         msg: Vec<Value>,
     },

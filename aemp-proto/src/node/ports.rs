@@ -52,7 +52,8 @@ impl NodeCore {
     pub fn port(&mut self) -> String {
         let n = self.next_id();
         let name = format!("{}{}", self.port_prefix, base62(n));
-        self.ports.insert(name.clone(), LocalPort::default());
+        self.ports
+            .insert(name.as_str().into(), LocalPort::default());
         port_id(self.node_id(), &name)
     }
 
@@ -104,7 +105,7 @@ impl NodeCore {
         if self.ports.contains_key(name) {
             return false;
         }
-        self.ports.insert(name.to_owned(), LocalPort::default());
+        self.ports.insert(name.into(), LocalPort::default());
         true
     }
 
@@ -139,7 +140,7 @@ impl NodeCore {
     pub(super) fn kill_local(&mut self, name: &str, reason: Vec<Value>) {
         let mut queue = VecDeque::from([(name.to_owned(), reason)]);
         while let Some((name, reason)) = queue.pop_front() {
-            let Some(port) = self.ports.remove(&name) else {
+            let Some(port) = self.ports.remove(name.as_str()) else {
                 continue;
             };
             let me = self.node_id().to_owned();
@@ -203,7 +204,7 @@ impl NodeCore {
             },
         );
         if node == self.node_id() {
-            match self.ports.get_mut(&name) {
+            match self.ports.get_mut(name.as_str()) {
                 Some(port) => port.monitors.push(id),
                 None => {
                     if let Some(link) = self.fire_monitor(id, &no_such_port(port_id)) {
@@ -247,7 +248,7 @@ impl NodeCore {
             return;
         };
         if m.node == self.node_id() {
-            if let Some(port) = self.ports.get_mut(&m.port) {
+            if let Some(port) = self.ports.get_mut(m.port.as_str()) {
                 port.monitors.retain(|x| *x != id);
             }
             return;
@@ -315,7 +316,7 @@ impl NodeCore {
         let monitored = std::mem::take(&mut peer.monitored);
         let watching = std::mem::take(&mut peer.watching);
         for port in watching {
-            if let Some(p) = self.ports.get_mut(&port) {
+            if let Some(p) = self.ports.get_mut(port.as_str()) {
                 p.watchers.retain(|n| n != node);
             }
         }

@@ -56,13 +56,8 @@ impl NodeCore {
         if name.is_empty() {
             packet.remove(0);
             self.handle_node_request(node, packet);
-        } else if self.ports.contains_key(name) {
-            let Value::Str(port) = packet.remove(0) else {
-                return;
-            };
-            self.events.push_back(Event::Deliver { port, msg: packet });
-        } else {
-            tracing::trace!(%node, port = %name, "message for a missing port dropped");
+        } else if let Value::Str(port) = packet.remove(0) {
+            self.deliver_local(&port, packet);
         }
     }
 

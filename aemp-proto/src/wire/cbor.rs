@@ -28,6 +28,16 @@ pub(super) fn encode(packet: &[Value], out: &mut Vec<u8>) {
     }
 }
 
+/// Appends the packet `[port, msg...]` without building it.
+pub(super) fn encode_message(port: &str, msg: &[Value], out: &mut Vec<u8>) {
+    write_head(out, ARRAY, msg.len() as u64 + 1);
+    write_head(out, TEXT, port.len() as u64);
+    out.extend_from_slice(port.as_bytes());
+    for value in msg {
+        encode_value(value, out);
+    }
+}
+
 /// Writes a head with the shortest argument encoding.
 fn write_head(out: &mut Vec<u8>, major: u8, arg: u64) {
     let m = major << 5;

@@ -38,12 +38,22 @@ const VARIANTS: &[&str] = &[
 
 /// Appends one packet: varint payload length, then the payload.
 pub(super) fn encode(packet: &[Value], out: &mut Vec<u8>) {
+    framed(&Seq(packet), out);
+}
+
+/// Appends the packet `[port, msg...]` without building it.
+pub(super) fn encode_message(port: &str, msg: &[Value], out: &mut Vec<u8>) {
+    framed(&Message(port, msg), out);
+}
+
+/// Appends the postcard encoding of `payload` after its varint length.
+fn framed(payload: &impl Serialize, out: &mut Vec<u8>) {
     let start = out.len();
     // Most packets are shorter than 128 bytes: reserve the one-byte prefix they need and
     // only move the payload when a longer prefix turns out to be necessary.
     out.push(0);
     // Appending to a Vec cannot fail, and every sequence and map has a known length.
-    postcard::serialize_with_flavor(&Seq(packet), Append(out))
+    postcard::serialize_with_flavor(payload, Append(out))
         .expect("postcard encoding of a Value cannot fail");
     let len = (out.len() - start - 1) as u64;
     let mut prefix = [0u8; MAX_VARINT];
@@ -170,6 +180,30 @@ struct Seq<'a>(&'a [Value]);
 impl Serialize for Seq<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.0.iter().map(Tagged))
+    }
+}
+
+/// A message and its port name as one postcard sequence of tagged values.
+struct Message<'a>(&'a str, &'a [Value]);
+
+impl Serialize for Message<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.1.len() + 1))?;
+        seq.serialize_element(&TaggedStr(self.0))?;
+        for v in self.1 {
+            seq.serialize_element(&Tagged(v))?;
+        }
+        seq.end()
+    }
+}
+
+/// A string written as a tagged `Str` value.
+struct TaggedStr<'a>(&'a str);
+
+impl Serialize for TaggedStr<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_variant(NAME, 5, VARIANTS[5], self.0)
     }
 }
 

@@ -80,6 +80,26 @@ impl Framing {
         }
     }
 
+    /// Appends the packet `[port, msg...]` to `out`, exactly as [`Framing::encode`] would,
+    /// without building the packet first.
+    ///
+    /// ```
+    /// # use aemp_proto::{Framing, Value};
+    /// for f in Framing::ALL {
+    ///     let (mut a, mut b) = (Vec::new(), Vec::new());
+    ///     f.encode(&[Value::from("p"), Value::Int(1)], &mut a);
+    ///     f.encode_message("p", &[Value::Int(1)], &mut b);
+    ///     assert_eq!(a, b);
+    /// }
+    /// ```
+    pub fn encode_message(self, port: &str, msg: &[Value], out: &mut Vec<u8>) {
+        match self {
+            Framing::Fast => fast::encode_message(port, msg, out),
+            Framing::Cbor => cbor::encode_message(port, msg, out),
+            Framing::Json => json::encode_message(port, msg, out),
+        }
+    }
+
     /// A stream decoder for packets sent in this framing.
     ///
     /// ```

@@ -22,15 +22,34 @@ use super::Value;
 
 /// Appends one packet as a JSON array.
 pub(super) fn encode(packet: &[Value], out: &mut Vec<u8>) {
-    // Writing into a Vec cannot fail, and every map key is given to serde_json as a string.
-    serde_json::to_writer(out, &Packet(packet)).expect("JSON encoding of a Value cannot fail");
+    encode_message_opt(None, packet, out);
 }
 
-struct Packet<'a>(&'a [Value]);
+/// Appends the packet `[port, msg...]` without building it.
+pub(super) fn encode_message(port: &str, msg: &[Value], out: &mut Vec<u8>) {
+    encode_message_opt(Some(port), msg, out);
+}
+
+fn encode_message_opt(port: Option<&str>, msg: &[Value], out: &mut Vec<u8>) {
+    // Writing into a Vec cannot fail, and every map key is given to serde_json as a string.
+    serde_json::to_writer(out, &Packet(port, msg)).expect("JSON encoding of a Value cannot fail");
+}
+
+/// A packet: the port name (if given apart), then the values.
+struct Packet<'a>(Option<&'a str>, &'a [Value]);
 
 impl Serialize for Packet<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(Json))
+        use serde::ser::SerializeSeq;
+        let port = usize::from(self.0.is_some());
+        let mut seq = serializer.serialize_seq(Some(self.1.len() + port))?;
+        if let Some(port) = self.0 {
+            seq.serialize_element(port)?;
+        }
+        for v in self.1 {
+            seq.serialize_element(&Json(v))?;
+        }
+        seq.end()
     }
 }
 

@@ -20,5 +20,5 @@ mod serde_value;
 pub mod value;
 
 pub use framing::{DecodeError, DecodeLimits, FrameDecoder, Framing};
-pub use serde_value::{from_value, from_values, to_value, to_values, ValueError};
+pub use serde_value::{from_slice, from_value, from_values, to_value, to_values, ValueError};
 pub use value::Value;

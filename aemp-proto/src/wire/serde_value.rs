@@ -2,7 +2,7 @@
 //! form, and conversions between any serde type and [`Value`].
 
 use std::fmt;
-use std::vec;
+use std::slice;
 
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess,
@@ -112,7 +112,7 @@ pub fn to_values<T: Serialize + ?Sized>(value: &T) -> Result<Vec<Value>, ValueEr
 /// assert_eq!(from_value::<Hello>(v).unwrap(), Hello { name: "x".into(), n: 2 });
 /// ```
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ValueError> {
-    T::deserialize(value)
+    T::deserialize(&value)
 }
 
 /// Builds any deserializable type from the values of a message, as if they were one array
@@ -124,7 +124,36 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ValueError> {
 /// assert_eq!((tag.as_str(), n), ("tag", 1));
 /// ```
 pub fn from_values<T: DeserializeOwned>(values: Vec<Value>) -> Result<T, ValueError> {
-    from_value(Value::Array(values))
+    from_slice(&values)
+}
+
+/// [`from_values`] from borrowed values: nothing is copied but what `T` keeps.
+///
+/// ```
+/// use aemp_proto::{from_slice, Value};
+/// let msg = [Value::from("tag"), Value::Int(1)];
+/// let (tag, n): (String, i64) = from_slice(&msg).unwrap();
+/// assert_eq!((tag.as_str(), n), ("tag", 1));
+/// ```
+pub fn from_slice<T: DeserializeOwned>(values: &[Value]) -> Result<T, ValueError> {
+    T::deserialize(Elements(values))
+}
+
+/// The values of a message, deserialized as one array.
+struct Elements<'de>(&'de [Value]);
+
+impl<'de> Deserializer<'de> for Elements<'de> {
+    type Error = ValueError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        visit_array(self.0, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
 }
 
 /// How a value looks in serde's error messages.
@@ -626,7 +655,7 @@ impl Value {
     }
 
     /// Hands an integer to the visitor: integers, numeric strings and integral floats.
-    fn visit_integer<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+    fn visit_integer<'de, V: Visitor<'de>>(&'de self, visitor: V) -> Result<V::Value, ValueError> {
         match self.number() {
             Some(Number::Int(i)) => visitor.visit_i64(i),
             Some(Number::UInt(u)) => visitor.visit_u64(u),
@@ -644,7 +673,7 @@ impl Value {
     }
 
     /// Hands a float to the visitor: numbers and numeric strings.
-    fn visit_float<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+    fn visit_float<'de, V: Visitor<'de>>(&'de self, visitor: V) -> Result<V::Value, ValueError> {
         match self.number() {
             Some(Number::Int(i)) => visitor.visit_i64(i),
             Some(Number::UInt(u)) => visitor.visit_u64(u),
@@ -654,10 +683,10 @@ impl Value {
     }
 
     /// Hands a string to the visitor: strings, bytes, and numbers as decimal text.
-    fn visit_text<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+    fn visit_text<'de, V: Visitor<'de>>(&'de self, visitor: V) -> Result<V::Value, ValueError> {
         match self {
-            Value::Str(s) => visitor.visit_string(s),
-            Value::Bytes(b) => visitor.visit_byte_buf(b),
+            Value::Str(s) => visitor.visit_borrowed_str(s),
+            Value::Bytes(b) => visitor.visit_borrowed_bytes(b),
             Value::Int(i) => visitor.visit_string(i.to_string()),
             Value::UInt(u) => visitor.visit_string(u.to_string()),
             Value::Float(f) => visitor.visit_string(f.to_string()),
@@ -668,13 +697,11 @@ impl Value {
 
 /// Hands every element to the visitor, then insists they were all used.
 fn visit_array<'de, V: Visitor<'de>>(
-    items: Vec<Value>,
+    items: &'de [Value],
     visitor: V,
 ) -> Result<V::Value, ValueError> {
     let len = items.len();
-    let mut seq = SeqDeserializer {
-        iter: items.into_iter(),
-    };
+    let mut seq = SeqDeserializer { iter: items.iter() };
     let value = visitor.visit_seq(&mut seq)?;
     if seq.iter.len() != 0 {
         return Err(de::Error::invalid_length(
@@ -687,12 +714,12 @@ fn visit_array<'de, V: Visitor<'de>>(
 
 /// Hands every entry to the visitor, then insists they were all used.
 fn visit_map<'de, V: Visitor<'de>>(
-    entries: Vec<(Value, Value)>,
+    entries: &'de [(Value, Value)],
     visitor: V,
 ) -> Result<V::Value, ValueError> {
     let len = entries.len();
     let mut map = MapDeserializer {
-        iter: entries.into_iter(),
+        iter: entries.iter(),
         value: None,
     };
     let value = visitor.visit_map(&mut map)?;
@@ -713,18 +740,19 @@ macro_rules! forward_deserialize {
     };
 }
 
-impl<'de> Deserializer<'de> for Value {
+/// A value deserializes by reference: nothing is copied but what the target type keeps.
+impl<'de> Deserializer<'de> for &'de Value {
     type Error = ValueError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         match self {
             Value::Null => visitor.visit_unit(),
-            Value::Bool(b) => visitor.visit_bool(b),
-            Value::Int(i) => visitor.visit_i64(i),
-            Value::UInt(u) => visitor.visit_u64(u),
-            Value::Float(f) => visitor.visit_f64(f),
-            Value::Str(s) => visitor.visit_string(s),
-            Value::Bytes(b) => visitor.visit_byte_buf(b),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Int(i) => visitor.visit_i64(*i),
+            Value::UInt(u) => visitor.visit_u64(*u),
+            Value::Float(f) => visitor.visit_f64(*f),
+            Value::Str(s) => visitor.visit_borrowed_str(s),
+            Value::Bytes(b) => visitor.visit_borrowed_bytes(b),
             Value::Array(items) => visit_array(items, visitor),
             Value::Map(entries) => visit_map(entries, visitor),
         }
@@ -767,7 +795,7 @@ impl<'de> Deserializer<'de> for Value {
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         match self {
-            Value::Str(s) => visitor.visit_byte_buf(s.into_bytes()),
+            Value::Str(s) => visitor.visit_borrowed_bytes(s.as_bytes()),
             other => other.deserialize_any(visitor),
         }
     }
@@ -803,14 +831,14 @@ impl<'de> Deserializer<'de> for Value {
                 content: None,
             }),
             Value::Map(entries) if entries.len() == 1 => {
-                let (variant, content) = entries.into_iter().next().unwrap_or_default();
+                let (variant, content) = &entries[0];
                 visitor.visit_enum(EnumDeserializer {
                     variant,
                     content: Some(content),
                 })
             }
             other => Err(de::Error::invalid_type(
-                unexpected(&other),
+                unexpected(other),
                 &"a string or a map with one entry (an enum)",
             )),
         }
@@ -821,27 +849,28 @@ impl<'de> Deserializer<'de> for Value {
     }
 }
 
-impl IntoDeserializer<'_, ValueError> for Value {
-    type Deserializer = Value;
+impl<'de> IntoDeserializer<'de, ValueError> for &'de Value {
+    type Deserializer = &'de Value;
 
-    /// A value is its own deserializer.
+    /// A value (by reference) is its own deserializer.
     ///
     /// ```
     /// use aemp_proto::{Value, ValueError};
     /// use serde::de::{Deserialize, IntoDeserializer};
-    /// let de = IntoDeserializer::<ValueError>::into_deserializer(Value::Int(3));
+    /// let v = Value::Int(3);
+    /// let de = IntoDeserializer::<ValueError>::into_deserializer(&v);
     /// assert_eq!(u16::deserialize(de).unwrap(), 3);
     /// ```
-    fn into_deserializer(self) -> Value {
+    fn into_deserializer(self) -> &'de Value {
         self
     }
 }
 
-struct SeqDeserializer {
-    iter: vec::IntoIter<Value>,
+struct SeqDeserializer<'de> {
+    iter: slice::Iter<'de, Value>,
 }
 
-impl<'de> SeqAccess<'de> for SeqDeserializer {
+impl<'de> SeqAccess<'de> for SeqDeserializer<'de> {
     type Error = ValueError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
@@ -856,12 +885,12 @@ impl<'de> SeqAccess<'de> for SeqDeserializer {
     }
 }
 
-struct MapDeserializer {
-    iter: vec::IntoIter<(Value, Value)>,
-    value: Option<Value>,
+struct MapDeserializer<'de> {
+    iter: slice::Iter<'de, (Value, Value)>,
+    value: Option<&'de Value>,
 }
 
-impl<'de> MapAccess<'de> for MapDeserializer {
+impl<'de> MapAccess<'de> for MapDeserializer<'de> {
     type Error = ValueError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -893,19 +922,19 @@ impl<'de> MapAccess<'de> for MapDeserializer {
 }
 
 /// An enum in externally tagged form: the variant name, and its content unless unit.
-struct EnumDeserializer {
-    variant: Value,
-    content: Option<Value>,
+struct EnumDeserializer<'de> {
+    variant: &'de Value,
+    content: Option<&'de Value>,
 }
 
-impl<'de> EnumAccess<'de> for EnumDeserializer {
+impl<'de> EnumAccess<'de> for EnumDeserializer<'de> {
     type Error = ValueError;
-    type Variant = VariantDeserializer;
+    type Variant = VariantDeserializer<'de>;
 
     fn variant_seed<V: DeserializeSeed<'de>>(
         self,
         seed: V,
-    ) -> Result<(V::Value, VariantDeserializer), ValueError> {
+    ) -> Result<(V::Value, VariantDeserializer<'de>), ValueError> {
         let variant = seed.deserialize(self.variant)?;
         Ok((
             variant,
@@ -916,20 +945,20 @@ impl<'de> EnumAccess<'de> for EnumDeserializer {
     }
 }
 
-struct VariantDeserializer {
-    content: Option<Value>,
+struct VariantDeserializer<'de> {
+    content: Option<&'de Value>,
 }
 
 /// The error for variant content (`None` for a unit variant) that is not the `expected` kind.
-fn wrong_variant(content: Option<Value>, expected: &str) -> ValueError {
-    let found = match &content {
+fn wrong_variant(content: Option<&Value>, expected: &str) -> ValueError {
+    let found = match content {
         Some(other) => unexpected(other),
         None => Unexpected::UnitVariant,
     };
     de::Error::invalid_type(found, &expected)
 }
 
-impl<'de> VariantAccess<'de> for VariantDeserializer {
+impl<'de> VariantAccess<'de> for VariantDeserializer<'de> {
     type Error = ValueError;
 
     fn unit_variant(self) -> Result<(), ValueError> {

@@ -222,7 +222,10 @@ impl Net {
                 if let [Value::Str(tag), Value::Str(from), seq] = msg.as_slice() {
                     if tag == "seq" {
                         let seq = seq.as_i64().unwrap() as u64;
-                        self.nodes[i].log.received.push((port, from.clone(), seq));
+                        self.nodes[i]
+                            .log
+                            .received
+                            .push((port.to_string(), from.clone(), seq));
                     }
                 }
             }

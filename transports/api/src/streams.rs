@@ -33,7 +33,7 @@ impl Default for StreamOptions {
         StreamOptions {
             write_window: 1 << 20,
             read_buffer: 64 << 10,
-            reads_per_poll: 4,
+            reads_per_poll: 1,
         }
     }
 }
