@@ -7,6 +7,11 @@
 //! and are dispatched by [`protocol::ProtocolCmd::execute`] with the rest of the command
 //! line.
 
+/// The tool uses jemalloc (measured against mimalloc and the system allocator with
+/// `aemp-bench`: see BENCHMARKS.md); the libraries set no allocator.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod args;
 mod commands;
 mod error;

@@ -27,6 +27,11 @@ use clap::Parser;
 
 use options::{Args, Workload};
 
+/// The binaries use jemalloc (measured against mimalloc and the system allocator: see
+/// BENCHMARKS.md); the libraries set no allocator.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.serve {
