@@ -56,7 +56,7 @@ pub(crate) fn panic_text(payload: Box<dyn Any + Send>) -> String {
 
 /// `["die", text]`.
 pub(crate) fn die(text: String) -> Reason {
-    Reason::from(vec![Value::from("die"), Value::Str(text)])
+    Reason::from(vec![Value::from("die"), Value::from(text)])
 }
 
 /// Runs `f` in the context of `port`; a panic or a failure result kills the port with

@@ -83,7 +83,7 @@ impl Drop for WatchGuard {
 /// The text of a key as the database holds it.
 fn key_text(v: &Value) -> String {
     match v {
-        Value::Str(s) => s.clone(),
+        Value::Str(s) => s.to_string(),
         other => other.to_string(),
     }
 }

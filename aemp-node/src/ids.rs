@@ -158,13 +158,13 @@ impl FromStr for PortId {
 
 impl From<PortId> for Value {
     fn from(p: PortId) -> Value {
-        Value::Str(p.0.to_string())
+        Value::Str(p.0.as_ref().into())
     }
 }
 
 impl From<&PortId> for Value {
     fn from(p: &PortId) -> Value {
-        Value::Str(p.0.to_string())
+        Value::Str(p.0.as_ref().into())
     }
 }
 

@@ -84,8 +84,8 @@ fn leaf(domain: Domain) -> BoxedStrategy<Value> {
         .prop_map(Value::Int),
         ((i64::MAX as u64 + 1)..=u64::MAX).prop_map(Value::UInt),
         float(domain).prop_map(Value::Float),
-        any::<String>().prop_map(Value::Str),
-        "[a-z_#]{0,12}".prop_map(Value::Str),
+        any::<String>().prop_map(Value::from),
+        "[a-z_#]{0,12}".prop_map(Value::from),
     ];
     match domain {
         Domain::Json => common.boxed(),
@@ -112,7 +112,7 @@ fn value(domain: Domain) -> BoxedStrategy<Value> {
     leaf(domain)
         .prop_recursive(4, 64, 6, move |inner| {
             let key = match domain {
-                Domain::Json => any::<String>().prop_map(Value::Str).boxed(),
+                Domain::Json => any::<String>().prop_map(Value::from).boxed(),
                 _ => inner.clone(),
             };
             prop_oneof![
@@ -200,7 +200,7 @@ proptest! {
         let mut dec = Framing::Cbor.decoder(DecodeLimits::default());
         dec.feed(&wire);
         let got = dec.next_packet().unwrap().unwrap();
-        prop_assert_eq!(got, vec![Value::Str(b), Value::Int(u as i64)]);
+        prop_assert_eq!(got, vec![Value::from(b), Value::Int(u as i64)]);
     }
 
     /// A (normalised) value passes through serde's data model unchanged.

@@ -364,7 +364,7 @@ fn fast_garbage_is_malformed() {
 
 #[test]
 fn large_packet_in_small_pieces() {
-    let big = Value::Str("x".repeat(1 << 20));
+    let big = Value::from("x".repeat(1 << 20));
     let many = Value::Array((0..50_000).map(Value::Int).collect());
     for framing in Framing::ALL {
         let mut wire = Vec::new();

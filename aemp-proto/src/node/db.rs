@@ -132,7 +132,7 @@ pub(crate) fn keys_from_value(v: &Value) -> Vec<String> {
 /// A map key as a string: strings as they are, numbers as their decimal text.
 pub(crate) fn key_string(v: &Value) -> Option<String> {
     match v {
-        Value::Str(s) => Some(s.clone()),
+        Value::Str(s) => Some(s.to_string()),
         Value::Int(i) => Some(i.to_string()),
         Value::UInt(u) => Some(u.to_string()),
         _ => None,

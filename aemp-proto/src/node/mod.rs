@@ -509,7 +509,7 @@ impl NodeCore {
             return;
         }
         let name = match packet.remove(0) {
-            Value::Str(s) => s,
+            Value::Str(s) => s.into_string(),
             other => other.to_string(),
         };
         if name.is_empty() {

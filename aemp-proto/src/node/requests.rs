@@ -37,7 +37,7 @@ const TRACE_EVAL: &str = "AnyEvent::MP::Kernel::up_nodes";
 /// The packet's string at `i`, or the empty string.
 fn text(args: &[Value], i: usize) -> String {
     match args.get(i) {
-        Some(Value::Str(s)) => s.clone(),
+        Some(Value::Str(s)) => s.to_string(),
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     }

@@ -167,7 +167,7 @@ fn half_to_f64(bits: u16) -> f64 {
 /// Builds a string value: text when the bytes are UTF-8, bytes otherwise.
 fn string_value(bytes: &[u8]) -> Value {
     match std::str::from_utf8(bytes) {
-        Ok(s) => Value::Str(s.to_owned()),
+        Ok(s) => Value::Str(s.into()),
         Err(_) => Value::Bytes(bytes.to_vec()),
     }
 }

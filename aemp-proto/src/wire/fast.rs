@@ -417,7 +417,7 @@ mod tests {
 
     #[test]
     fn long_prefix() {
-        let packet = vec![Value::Str("x".repeat(200))];
+        let packet = vec![Value::from("x".repeat(200))];
         let mut out = vec![0xaa];
         encode(&packet, &mut out);
         assert_eq!(out[0], 0xaa);

@@ -11,6 +11,7 @@ use serde::de::{
 use serde::ser::{self, Serialize, Serializer};
 use serde::Deserialize;
 
+use super::value::CompactString;
 use super::Value;
 
 /// Why a Rust value could not be converted to or from a [`Value`].
@@ -261,11 +262,11 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_owned()))
+        Ok(Value::Str(v.into()))
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
+        Ok(Value::Str(v.into()))
     }
 
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
@@ -403,7 +404,9 @@ impl Serializer for ValueSerializer {
     }
 
     fn serialize_char(self, v: char) -> Result<Value, ValueError> {
-        Ok(Value::Str(v.to_string()))
+        Ok(Value::Str(CompactString::from(
+            &*v.encode_utf8(&mut [0; 4]),
+        )))
     }
 
     fn serialize_str(self, v: &str) -> Result<Value, ValueError> {

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+pub use compact_str::CompactString;
+
 /// One value inside an AEMP message.
 ///
 /// This is the common model of what the CBOR, JSON and fast framings can carry. Strings that
@@ -30,8 +32,8 @@ pub enum Value {
     UInt(u64),
     /// A floating point number (any CBOR width is widened to `f64`).
     Float(f64),
-    /// A text string.
-    Str(String),
+    /// A text string (up to 24 bytes stored inline, without an allocation).
+    Str(CompactString),
     /// A byte string that is not valid UTF-8.
     Bytes(Vec<u8>),
     /// An array.
@@ -203,7 +205,7 @@ impl Value {
     /// ```
     pub fn from_bytes(bytes: Vec<u8>) -> Value {
         match String::from_utf8(bytes) {
-            Ok(s) => Value::Str(s),
+            Ok(s) => Value::Str(s.into()),
             Err(e) => Value::Bytes(e.into_bytes()),
         }
     }
@@ -211,13 +213,13 @@ impl Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::Str(s.to_owned())
+        Value::Str(s.into())
     }
 }
 
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::Str(s)
+        Value::Str(s.into())
     }
 }
 

@@ -311,7 +311,7 @@ fn load_conn(conn: &Value) -> Conn {
         .find(|e| get(e, "event").as_str() == Some("open"))
         .map(|e| num(get(e, "t")));
     let id = match get(conn, "id") {
-        Value::Str(s) => s.clone(),
+        Value::Str(s) => s.to_string(),
         other => other.to_string(),
     };
     Conn {
@@ -363,12 +363,12 @@ impl PortMap {
 fn rename(v: &Value, names: &HashMap<String, String>) -> Value {
     match v {
         Value::Str(s) => {
-            if let Some(n) = names.get(s) {
-                return Value::Str(n.clone());
+            if let Some(n) = names.get(s.as_str()) {
+                return Value::from(n.as_str());
             }
             if let Some((node, name)) = s.rsplit_once('#') {
                 if let Some(n) = names.get(name) {
-                    return Value::Str(format!("{node}#{n}"));
+                    return Value::from(format!("{node}#{n}"));
                 }
             }
             v.clone()
@@ -389,7 +389,7 @@ fn rename(v: &Value, names: &HashMap<String, String>) -> Value {
 pub fn canon(v: &Value) -> Value {
     match v {
         Value::Bytes(b) => match std::str::from_utf8(b) {
-            Ok(s) => Value::Str(s.to_owned()),
+            Ok(s) => Value::from(s),
             Err(_) => v.clone(),
         },
         Value::UInt(u) => i64::try_from(*u).map_or(v.clone(), Value::Int),

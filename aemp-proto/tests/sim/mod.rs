@@ -225,7 +225,7 @@ impl Net {
                         self.nodes[i]
                             .log
                             .received
-                            .push((port.to_string(), from.clone(), seq));
+                            .push((port.to_string(), from.to_string(), seq));
                     }
                 }
             }
