@@ -208,16 +208,25 @@ fn pingpong(args: &Args) -> Result<String, String> {
     Ok(report::pingpong(micros, &extra(args)))
 }
 
+/// The resident memory of an idle node process, with its proportional share (`pss`:
+/// pages shared with the first process, which runs the same program, count half) and its
+/// anonymous memory (`anon`: heap and stacks, what the node itself allocated).
 fn rss(args: &Args) -> Result<String, String> {
     let remote = Remote::start(args)?;
     std::thread::sleep(Duration::from_secs(1));
-    let status = std::fs::read_to_string(format!("/proc/{}/status", remote.pid()))
-        .map_err(|e| format!("cannot read the second process's status: {e}"))?;
-    let kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse::<u64>().ok())
-        .ok_or("no VmRSS in /proc status")?;
-    Ok(format!("rss_idle_kib={kib}{}", extra(args)))
+    let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", remote.pid()))
+        .map_err(|e| format!("cannot read the second process's memory: {e}"))?;
+    let field = |name: &str| {
+        rollup
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or(format!("no {name} in smaps_rollup"))
+    };
+    let (rss, pss, anon) = (field("Rss:")?, field("Pss:")?, field("Anonymous:")?);
+    Ok(format!(
+        "rss_idle_kib={rss} pss_kib={pss} anon_kib={anon}{}",
+        extra(args)
+    ))
 }
