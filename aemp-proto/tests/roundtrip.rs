@@ -178,6 +178,21 @@ proptest! {
     })]
 
     #[test]
+    fn a_message_encodes_as_the_packet_it_stands_for(
+        port in "[a-zA-Z0-9#_]{0,30}",
+        msg in vec(value(Domain::Exact), 0..6),
+    ) {
+        for framing in Framing::ALL {
+            let mut packet = vec![Value::from(port.as_str())];
+            packet.extend(msg.iter().cloned());
+            let (mut whole, mut apart) = (Vec::new(), Vec::new());
+            framing.encode(&packet, &mut whole);
+            framing.encode_message(&port, &msg, &mut apart);
+            prop_assert_eq!(whole, apart, "{:?}", framing);
+        }
+    }
+
+    #[test]
     fn fast_roundtrips_every_value_exactly(p in packets(Domain::Exact), s in sizes()) {
         roundtrip(Framing::Fast, &p, &s)?;
     }
