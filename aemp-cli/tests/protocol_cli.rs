@@ -45,17 +45,25 @@ fn start_seed(node: &str) -> Seed {
 /// Starts `aemp run` as a seed with the echo service listening on `binds`; the rc file
 /// points clients at `client_seed`.
 fn start_seed_on(node: &str, binds: &[&str], client_seed: &str) -> Seed {
+    start_seed_with(node, binds, client_seed, 30)
+}
+
+/// [`start_seed_on`] with a `monitor_timeout` (seconds) for the seed and its clients.
+fn start_seed_with(node: &str, binds: &[&str], client_seed: &str, monitor_timeout: u32) -> Seed {
     let dir = tempfile::tempdir().unwrap();
     let rc = dir.path().join("rc.json");
     std::fs::write(
         &rc,
-        format!(r#"{{"version":1,"secret":"cli-test","seeds":["{client_seed}"]}}"#),
+        format!(
+            r#"{{"version":1,"secret":"cli-test","seeds":["{client_seed}"],"monitor_timeout":{monitor_timeout}}}"#
+        ),
     )
     .unwrap();
     let binds = serde_json::to_string(binds).unwrap();
     let seeds = serde_json::to_string(&[client_seed]).unwrap();
     let mut child = aemp(&rc)
         .args(["run", "norc", "1", "nodeid", node, "secret", "cli-test"])
+        .args(["monitor_timeout", &monitor_timeout.to_string()])
         .args(["binds", &binds, "seeds", &seeds, "services", r#"["echo"]"#])
         .stdout(Stdio::piped())
         .spawn()
@@ -151,6 +159,35 @@ fn a_node_bound_to_tcp_and_quic_answers_cal_over_quic() {
         .parse()
         .unwrap();
     assert!(time > 1.7e9, "{time}");
+}
+
+#[test]
+fn a_frozen_node_is_found_dead_within_monitor_timeout() {
+    // `aemp mon` watches a port of a Rust node, which is then frozen (SIGSTOP): the node
+    // announced keepalives in its greeting, so its silence counts at once and the monitor
+    // fires after about monitor_timeout (2 s), not when the kernel gives up.
+    let addr = format!("127.0.0.1:{}", free_port());
+    let seed = start_seed_with("cli-frozen", &[&addr], &addr, 2);
+    let mut watcher = aemp(&seed.rc)
+        .args(["mon", &seed.echo])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = seed.child.id().to_string();
+    let signal = |sig: &str| Command::new("kill").args([sig, &pid]).status().unwrap();
+    assert!(signal("-STOP").success());
+    let frozen = std::time::Instant::now();
+    while watcher.try_wait().unwrap().is_none() && frozen.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let waited = frozen.elapsed();
+    signal("-CONT");
+    let _ = watcher.kill();
+    let out = watcher.wait_with_output().unwrap();
+    let reason = stdout(&out);
+    assert!(reason.starts_with(r#""transport_error","cli-frozen""#), "{reason}");
+    assert!(waited < Duration::from_secs(8), "found dead after {waited:?}");
 }
 
 #[test]

@@ -24,7 +24,12 @@ pub(crate) struct Setup<'a> {
 /// them refuses binds that need it.
 pub(crate) fn start<R: Runtime>(rt: &R, setup: Setup<'_>) -> Result<Transports, StartError> {
     let mut transports = Transports::default();
-    tcp(rt, setup.sockets.tcp, setup.nodelay, &mut transports)?;
+    tcp(
+        rt,
+        setup.sockets.tcp,
+        (setup.nodelay, setup.monitor_timeout),
+        &mut transports,
+    )?;
     quic(
         rt,
         setup.sockets.quic,
@@ -39,14 +44,14 @@ pub(crate) fn start<R: Runtime>(rt: &R, setup: Setup<'_>) -> Result<Transports, 
 fn tcp<R: Runtime>(
     rt: &R,
     listeners: Vec<TcpListener>,
-    nodelay: bool,
+    (nodelay, monitor_timeout): (bool, Duration),
     transports: &mut Transports,
 ) -> Result<(), StartError> {
     use aemp_transport_tcp::{Tcp, TcpOptions};
 
     let opts = TcpOptions {
         nodelay,
-        ..TcpOptions::default()
+        ..TcpOptions::for_monitor_timeout(monitor_timeout)
     };
     let mut tcp = Tcp::new(rt.clone(), opts);
     for l in listeners {
@@ -62,7 +67,7 @@ fn tcp<R: Runtime>(
 fn tcp<R: Runtime>(
     _rt: &R,
     listeners: Vec<TcpListener>,
-    _nodelay: bool,
+    _settings: (bool, Duration),
     _transports: &mut Transports,
 ) -> Result<(), StartError> {
     left_out(&listeners, "a TCP bind needs TCP", "tcp")

@@ -1546,3 +1546,30 @@ fn a_slave_that_becomes_global_sends_its_entries_to_the_globals_it_knows() {
         ]]
     );
 }
+
+#[test]
+fn a_peer_announcing_keepalives_is_judged_by_its_silence_from_the_start() {
+    // A Rust peer announces `keepalive=N` in its greeting: when it then says nothing for
+    // monitor_timeout (it froze, or its host vanished), the connection is closed and the
+    // monitors fire, although it never sent a first keepalive. A peer without the
+    // announcement (the original never sends keepalives) is left alone.
+    for announces in [true, false] {
+        let mut cfg = node_config("recv");
+        cfg.monitor_timeout = Duration::from_secs(10);
+        cfg.keepalive_interval = Duration::from_secs(3);
+        let mut h = Harness::new(cfg);
+        if announces {
+            h.peer_greeting_kv("send", &[("keepalive", "3")]);
+        }
+        let p = h.connect_peer("send");
+        assert!(h.peers[p].is_open());
+        let m = h.core.monitor("send#main", MonitorAction::Callback, h.now);
+        h.advance(Duration::from_secs(11));
+        let fired = h
+            .take_events()
+            .iter()
+            .any(|e| matches!(e, Event::MonitorFired { id, .. } if *id == m));
+        assert_eq!(fired, announces);
+        assert_eq!(h.peers[p].closed_by_core, announces);
+    }
+}

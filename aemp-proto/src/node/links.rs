@@ -277,7 +277,10 @@ impl NodeCore {
                 break;
             };
             match event {
-                ConnEvent::Greeted { node_id, .. } => self.on_greeted(id, node_id),
+                ConnEvent::Greeted { node_id, kv } => {
+                    self.judge_silence_if_announced(id, &kv);
+                    self.on_greeted(id, node_id);
+                }
                 ConnEvent::TlsStarted { .. } => {}
                 ConnEvent::Authenticated { .. } => self.on_authenticated(id),
                 ConnEvent::Packet(packet) => self.on_packet(id, packet),
@@ -288,6 +291,21 @@ impl NodeCore {
             }
         }
         self.dirty.push(id);
+    }
+
+    /// A peer that announces keepalives no slower than our `monitor_timeout` (a Rust node)
+    /// is judged by its silence from the start, not only after its first keepalive.
+    fn judge_silence_if_announced(&mut self, id: ConnId, kv: &[(String, String)]) {
+        let announced = kv
+            .iter()
+            .find(|(k, _)| k == super::KEEPALIVE_KEY)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .map(Duration::from_secs);
+        if let (Some(interval), Some(link)) = (announced, self.links.get_mut(&id)) {
+            if !interval.is_zero() && interval < self.cfg.monitor_timeout {
+                link.peer_keeps_alive = true;
+            }
+        }
     }
 
     /// The remote greeting passed the checks: refuse a second connection to a node.

@@ -173,7 +173,8 @@ impl NodeCore {
     /// assert_eq!(node.node_id(), "a");
     /// # }
     /// ```
-    pub fn new(cfg: NodeConfig, seed: &[u8], now: Instant) -> NodeCore {
+    pub fn new(mut cfg: NodeConfig, seed: &[u8], now: Instant) -> NodeCore {
+        announce_keepalives(&mut cfg);
         let mut rng = Rng::new(seed);
         let port_prefix = rng.alnum(8);
         let seeds = cfg
@@ -518,6 +519,21 @@ impl NodeCore {
         } else {
             self.deliver_local(&name, packet);
         }
+    }
+}
+
+/// The greeting key a Rust node announces its keepalive interval with (whole seconds, at
+/// least 1). The original ignores greeting keys it does not know; a peer that announces it
+/// will send a keepalive after that much write silence, so its silence can be judged from
+/// the first second of a connection.
+pub const KEEPALIVE_KEY: &str = "keepalive";
+
+/// Adds the [`KEEPALIVE_KEY`] announcement to the greeting of every connection.
+fn announce_keepalives(cfg: &mut NodeConfig) {
+    let secs = cfg.keepalive_interval.as_secs().max(1).to_string();
+    let conn = Arc::make_mut(&mut cfg.conn);
+    if !conn.extra_kv.iter().any(|(k, _)| k == KEEPALIVE_KEY) {
+        conn.extra_kv.push((KEEPALIVE_KEY.into(), secs));
     }
 }
 

@@ -87,6 +87,7 @@ pub struct Harness {
     /// Core connection -> its partner core connection (loopback streams).
     loops: HashMap<ConnId, ConnId>,
     framings: HashMap<String, Vec<Framing>>,
+    greeting_kv: HashMap<String, Vec<(String, String)>>,
     next_nonce: u8,
 }
 
@@ -106,6 +107,7 @@ impl Harness {
             dial: HashMap::new(),
             loops: HashMap::new(),
             framings: HashMap::new(),
+            greeting_kv: HashMap::new(),
             next_nonce: 0x40,
         }
     }
@@ -113,6 +115,12 @@ impl Harness {
     /// Says what answers when the core connects to `addr`.
     pub fn on_dial(&mut self, addr: &str, dial: Dial) {
         self.dial.insert(addr.to_owned(), dial);
+    }
+
+    /// Extra `key=value` pairs in the greeting of the scripted peer with node ID `node`.
+    pub fn peer_greeting_kv(&mut self, node: &str, kv: &[(&str, &str)]) {
+        let kv = kv.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        self.greeting_kv.insert(node.to_owned(), kv.collect());
     }
 
     /// The framings a scripted peer with node ID `node` offers (default: cbor, json, as
@@ -128,6 +136,7 @@ impl Harness {
             .get(node)
             .cloned()
             .unwrap_or_else(|| vec![Framing::Cbor, Framing::Json]);
+        cfg.extra_kv = self.greeting_kv.get(node).cloned().unwrap_or_default();
         let nonce = [self.next_nonce; 66];
         self.next_nonce = self.next_nonce.wrapping_add(1);
         self.peers.push(Peer {

@@ -44,14 +44,43 @@ pub struct TcpOptions {
     pub nodelay: bool,
     /// Idle time before TCP keepalive probes start; `None` turns TCP keepalive off.
     pub keepalive: Option<Duration>,
+    /// Time between keepalive probes.
+    pub keepalive_interval: Duration,
+    /// Unanswered probes after which the connection is dead.
+    pub keepalive_retries: u32,
+    /// How long written data may stay unacknowledged before the connection is dead
+    /// (`TCP_USER_TIMEOUT`, Linux); `None` leaves the system's default (many minutes).
+    pub user_timeout: Option<Duration>,
+}
+
+impl TcpOptions {
+    /// Settings that find a dead host or network within about `monitor_timeout`: keepalive
+    /// probes after a third of it, three more a ninth apart (two thirds in all), and data
+    /// unacknowledged for `monitor_timeout` ends the connection. This is what detects a
+    /// dead peer that sends no keepalives of its own (a Perl node).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let o = aemp_transport_tcp::TcpOptions::for_monitor_timeout(Duration::from_secs(30));
+    /// assert_eq!(o.keepalive, Some(Duration::from_secs(10)));
+    /// assert_eq!(o.user_timeout, Some(Duration::from_secs(30)));
+    /// ```
+    pub fn for_monitor_timeout(monitor_timeout: Duration) -> TcpOptions {
+        let second = Duration::from_secs(1);
+        TcpOptions {
+            nodelay: true,
+            keepalive: Some((monitor_timeout / 3).max(second)),
+            keepalive_interval: (monitor_timeout / 9).max(second),
+            keepalive_retries: 3,
+            user_timeout: Some(monitor_timeout.max(second)),
+        }
+    }
 }
 
 impl Default for TcpOptions {
+    /// [`TcpOptions::for_monitor_timeout`] of the original's default, 30 s.
     fn default() -> Self {
-        TcpOptions {
-            nodelay: true,
-            keepalive: Some(Duration::from_secs(30)),
-        }
+        TcpOptions::for_monitor_timeout(Duration::from_secs(30))
     }
 }
 
@@ -182,14 +211,24 @@ fn opened<S: Stream>(stream: S, peer: SocketAddr) -> Opened {
     }
 }
 
-/// Sets TCP_NODELAY and TCP keepalive as configured.
+/// Sets TCP_NODELAY, TCP keepalive and (on Linux) TCP_USER_TIMEOUT as configured.
 fn configure<S: Stream>(stream: &S, opts: &TcpOptions) -> io::Result<()> {
     let sock = stream.socket();
     sock.set_nodelay(opts.nodelay)?;
     match opts.keepalive {
-        Some(time) => sock.set_tcp_keepalive(&TcpKeepalive::new().with_time(time)),
-        None => sock.set_keepalive(false),
+        Some(time) => {
+            let probes = TcpKeepalive::new()
+                .with_time(time)
+                .with_interval(opts.keepalive_interval);
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            let probes = probes.with_retries(opts.keepalive_retries);
+            sock.set_tcp_keepalive(&probes)?;
+        }
+        None => sock.set_keepalive(false)?,
     }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    sock.set_tcp_user_timeout(opts.user_timeout)?;
+    Ok(())
 }
 
 /// Accept errors that are about the listener rather than one incoming connection.
