@@ -186,8 +186,14 @@ fn a_frozen_node_is_found_dead_within_monitor_timeout() {
     let _ = watcher.kill();
     let out = watcher.wait_with_output().unwrap();
     let reason = stdout(&out);
-    assert!(reason.starts_with(r#""transport_error","cli-frozen""#), "{reason}");
-    assert!(waited < Duration::from_secs(8), "found dead after {waited:?}");
+    assert!(
+        reason.starts_with(r#""transport_error","cli-frozen""#),
+        "{reason}"
+    );
+    assert!(
+        waited < Duration::from_secs(8),
+        "found dead after {waited:?}"
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
+use super::logs::{throttled, Topic};
 use super::{transport_error, Backlog, ConnId, Event, MonitorId, NodeCore, TransportOutput};
 use crate::conn::{Channel, ConnError, ConnEvent, Connection};
 use crate::HandshakeError;
@@ -135,6 +136,7 @@ impl NodeCore {
     /// ```
     pub fn accept(&mut self, channel: Channel, now: Instant) -> ConnId {
         self.advance(now);
+        self.logs.counts.accepted += 1;
         let id = self.new_link(false, None);
         if let Some(link) = self.links.get_mut(&id) {
             link.conn.set_channel(channel);
@@ -373,7 +375,8 @@ impl NodeCore {
         for other in others {
             self.refuse(other, ConnError::AlreadyConnected);
         }
-        tracing::info!(%node, "node is up");
+        self.logs.counts.up += 1;
+        throttled!(self, Topic::NodeUpDown, info, %node, "node is up");
         self.events.push_back(Event::NodeUp { node: node.clone() });
         self.directory_node_up(&node);
         self.dirty.push(id);
@@ -411,6 +414,9 @@ impl NodeCore {
         if let Some(seed) = link.seed {
             self.seed_link_closed(seed, &err);
         }
+        if let ConnError::Handshake(e) = &err {
+            self.note_failed_handshake(link.node.as_deref(), e);
+        }
         let Some(node) = link.node else {
             tracing::debug!(conn = id.0, error = %err, "connection closed before greeting");
             return;
@@ -418,7 +424,8 @@ impl NodeCore {
         let node = String::from(&*node);
         let was_up = self.peers.get(&node).is_some_and(|p| p.up == Some(id));
         if was_up {
-            tracing::info!(%node, error = %err, "node is down");
+            self.logs.counts.down += 1;
+            throttled!(self, Topic::NodeUpDown, info, %node, error = %err, "node is down");
             // The driver's own words for a broken stream, as the original reports
             // e.g. "Unexpected end-of-file"; our own reasons as they display.
             let text = match &err {
@@ -428,6 +435,26 @@ impl NodeCore {
             self.node_down(&node, transport_error(&node, &text));
         } else {
             tracing::debug!(%node, conn = id.0, error = %err, "connection attempt ended");
+        }
+    }
+
+    /// Counts a failed handshake; a failed authentication is a warning (a few per minute,
+    /// the rest counted: see [`super::logs`]).
+    fn note_failed_handshake(&mut self, node: Option<&str>, e: &HandshakeError) {
+        self.logs.counts.failed_handshakes += 1;
+        let auth = matches!(
+            e,
+            HandshakeError::AuthFailure
+                | HandshakeError::MethodNotAccepted(_)
+                | HandshakeError::PeerNotVerified
+                | HandshakeError::TlsRequired
+        );
+        if auth {
+            self.logs.counts.failed_auth += 1;
+            let node = node.unwrap_or("?");
+            throttled!(self, Topic::AuthFailure, warn, claimed_node = %node, error = %e, "authentication failed");
+        } else {
+            tracing::debug!(error = %e, "handshake failed");
         }
     }
 

@@ -29,6 +29,7 @@ mod db;
 mod directory;
 mod ids;
 mod links;
+mod logs;
 mod output;
 mod ports;
 mod requests;
@@ -48,6 +49,7 @@ pub use rng::Rng;
 use crate::Value;
 use directory::Directory;
 use links::{Link, Peer, Seed};
+use logs::LogThrottle;
 use ports::{LocalPort, Monitor};
 
 /// What a monitor does when the port it watches dies.
@@ -159,6 +161,7 @@ pub struct NodeCore {
     seeds: Vec<Seed>,
     dirty: Vec<ConnId>,
     dir: Directory,
+    logs: LogThrottle,
 }
 
 impl NodeCore {
@@ -198,6 +201,7 @@ impl NodeCore {
             peers: BTreeMap::new(),
             seeds,
             dirty: Vec::new(),
+            logs: LogThrottle::new(now),
         };
         if node.seed_is_own_bind() {
             node.become_global(now);
@@ -401,6 +405,7 @@ impl NodeCore {
     /// ```
     pub fn handle_timeout(&mut self, now: Instant) {
         self.advance(now);
+        self.logs.roll(now);
         self.links_handle_timeout();
     }
 

@@ -1,5 +1,6 @@
 //! Packets that arrive from other nodes, and the node-port requests among them.
 
+use super::logs::{throttled, Topic};
 use super::{split_port_id, Event, NodeCore};
 use crate::Value;
 
@@ -49,7 +50,7 @@ impl NodeCore {
         let name = match &packet[0] {
             Value::Str(s) => s.as_str(),
             _ => {
-                tracing::warn!(%node, "packet with a non-string port name ignored");
+                throttled!(self, Topic::Refusal, warn, %node, "packet with a non-string port name ignored");
                 return;
             }
         };
@@ -115,7 +116,7 @@ impl NodeCore {
 
     fn handle_eval(&mut self, from: &str, mut args: Vec<Value>) {
         if self.cfg.secure {
-            tracing::warn!(%from, "eval refused: secure mode");
+            throttled!(self, Topic::Refusal, warn, %from, "eval refused: secure mode");
             return;
         }
         if args.is_empty() {
@@ -128,7 +129,7 @@ impl NodeCore {
             answer.extend(self.up_nodes().into_iter().map(Value::from));
             self.reply(reply, answer);
         } else {
-            tracing::warn!(%from, %code, "eval is not supported by this node");
+            throttled!(self, Topic::Refusal, warn, %from, %code, "eval is not supported by this node");
             self.reply(
                 reply,
                 vec![Value::from("eval is not supported by this node")],
@@ -138,17 +139,17 @@ impl NodeCore {
 
     fn handle_spawn(&mut self, from: &str, args: Vec<Value>) {
         if self.cfg.secure {
-            tracing::warn!(%from, "spawn refused: secure mode");
+            throttled!(self, Topic::Refusal, warn, %from, "spawn refused: secure mode");
             return;
         }
         let port = text(&args, 0);
         let func = text(&args, 1);
         if port.is_empty() || split_port_id(&port).0 != port {
-            tracing::warn!(%from, %port, "spawn with an invalid port name ignored");
+            throttled!(self, Topic::Refusal, warn, %from, %port, "spawn with an invalid port name ignored");
             return;
         }
         if !self.create_named_port(&port) {
-            tracing::warn!(%from, %port, "spawn of an existing port ignored");
+            throttled!(self, Topic::Refusal, warn, %from, %port, "spawn of an existing port ignored");
             return;
         }
         self.events.push_back(Event::Spawn {
@@ -160,7 +161,7 @@ impl NodeCore {
 
     fn handle_function_call(&mut self, from: &str, func: String, args: Vec<Value>) {
         if self.cfg.secure {
-            tracing::warn!(%from, %func, "remote function call refused: secure mode");
+            throttled!(self, Topic::Refusal, warn, %from, %func, "remote function call refused: secure mode");
             return;
         }
         self.events.push_back(Event::Call { func, args });
