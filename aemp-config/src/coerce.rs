@@ -56,6 +56,25 @@ pub fn to_f64(key: &str, value: &Value) -> Result<f64, ConfigError> {
     }
 }
 
+/// A count or size: a non-negative whole number (a number or a string holding one).
+///
+/// ```
+/// use aemp_config::coerce::to_count;
+/// use serde_json::json;
+///
+/// assert_eq!(to_count("max_queued_bytes", &json!("1048576")).unwrap(), 1 << 20);
+/// assert!(to_count("max_queued_bytes", &json!(-1)).is_err());
+/// assert!(to_count("max_queued_bytes", &json!(1.5)).is_err());
+/// ```
+pub fn to_count(key: &str, value: &Value) -> Result<usize, ConfigError> {
+    let count = match value {
+        Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+        Value::String(s) => s.trim().parse::<usize>().ok(),
+        _ => None,
+    };
+    count.ok_or_else(|| ConfigError::invalid(key, value, "expected a whole number, 0 or more"))
+}
+
 /// A positive number of seconds (a number or a string holding one).
 ///
 /// ```

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aemp_config::{resolve, Overrides, Precedence, RcFile};
-use aemp_proto::node::NodeCore;
+use aemp_proto::node::{Limits, NodeCore};
 use aemp_proto::tls::TlsProvider;
 use aemp_proto::{Framing, Value};
 use aemp_runtime::Runtime;
@@ -62,7 +62,7 @@ pub struct NodeBuilder {
     streams: StreamOptions,
     keepalive: Option<Duration>,
     idle_spin: Option<Duration>,
-    max_queued_bytes: Option<usize>,
+    limits: Limits,
 }
 
 impl Default for NodeBuilder {
@@ -88,7 +88,7 @@ impl NodeBuilder {
             streams: StreamOptions::default(),
             keepalive: None,
             idle_spin: None,
-            max_queued_bytes: None,
+            limits: Limits::default(),
         }
     }
 
@@ -321,17 +321,17 @@ impl NodeBuilder {
         self
     }
 
-    /// The most bytes queued towards one connected peer (default 64 MiB): the last resort
-    /// against a peer that does not read. More counts as a connection failure: the
-    /// connection is closed and monitors fire. Senders wait long before (see
-    /// [`Node::snd`]).
+    /// The bounds on what peers can make the node hold (see [`Limits`] for each and its
+    /// default). Keys of the same names in the profile override these.
     ///
     /// ```
-    /// let b = aemp_node::Node::builder().max_queued_bytes(1 << 20);
+    /// use aemp_node::Limits;
+    /// let limits = Limits { max_queued_bytes: 8 << 20, queue_high_water: 1 << 20, ..Limits::default() };
+    /// let b = aemp_node::Node::builder().limits(limits);
     /// # drop(b);
     /// ```
-    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
-        self.max_queued_bytes = Some(bytes);
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -466,7 +466,13 @@ impl NodeBuilder {
         let sockets = open_sockets(&cfg.binds, self.listeners, self.quic_sockets)?;
         let advertised = sockets.advertised.clone();
         let core_tls = tls.clone().map(|t| t as Arc<dyn TlsProvider>);
-        let mut core_cfg = core_config(&cfg, advertised.clone(), self.keepalive, core_tls)?;
+        let mut core_cfg = core_config(
+            &cfg,
+            advertised.clone(),
+            self.keepalive,
+            core_tls,
+            self.limits,
+        )?;
         let transports = transports::start(
             &rt,
             transports::Setup {
@@ -477,10 +483,6 @@ impl NodeBuilder {
             },
         )?;
         core_cfg.schemes = transports.schemes().into_iter().map(String::from).collect();
-        if let Some(bytes) = self.max_queued_bytes {
-            core_cfg.max_queued_bytes = bytes;
-            core_cfg.queue_high_water = core_cfg.queue_high_water.min(bytes / 4);
-        }
 
         let clock: Clock = {
             let rt = rt.clone();

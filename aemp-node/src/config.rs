@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aemp_config::{Bind, BindHost, BindTransport};
 use aemp_proto::conn::ConnConfig;
-use aemp_proto::node::NodeConfig as CoreConfig;
+use aemp_proto::node::{Limits, NodeConfig as CoreConfig};
 use aemp_proto::tls::rustls::RustlsTls;
 use aemp_proto::tls::TlsProvider;
 use aemp_proto::Framing;
@@ -142,6 +142,7 @@ pub(crate) fn core_config(
     binds: Vec<String>,
     keepalive: Option<Duration>,
     tls: Option<Arc<dyn TlsProvider>>,
+    limits: Limits,
 ) -> Result<CoreConfig, StartError> {
     let mut conn = ConnConfig::new(
         cfg.nodeid.clone(),
@@ -180,7 +181,29 @@ pub(crate) fn core_config(
     core.keepalive_interval =
         keepalive.unwrap_or_else(|| (monitor_timeout / 3).min(Duration::from_secs(15)));
     core.secure = cfg.secure;
+    core.limits = rc_limits(cfg, limits)?;
     Ok(core)
+}
+
+/// `base` with the bounds the profile sets (keys named as the fields of [`Limits`]).
+fn rc_limits(cfg: &aemp_config::NodeConfig, base: Limits) -> Result<Limits, StartError> {
+    let mut limits = base;
+    let fields: [(&str, &mut usize); 5] = [
+        ("max_queued_packets", &mut limits.max_queued_packets),
+        ("max_queued_bytes", &mut limits.max_queued_bytes),
+        ("queue_high_water", &mut limits.queue_high_water),
+        ("max_db_bytes_per_node", &mut limits.max_db_bytes_per_node),
+        (
+            "max_watched_families_per_node",
+            &mut limits.max_watched_families_per_node,
+        ),
+    ];
+    for (key, field) in fields {
+        if let Some(value) = cfg.raw.get(key).filter(|v| !v.is_null()) {
+            *field = aemp_config::coerce::to_count(key, value)?;
+        }
+    }
+    Ok(limits)
 }
 
 fn seconds(key: &'static str, secs: f64) -> Result<Duration, StartError> {
@@ -188,4 +211,39 @@ fn seconds(key: &'static str, secs: f64) -> Result<Duration, StartError> {
         key,
         reason: format!("{secs} is not a usable number of seconds: {e}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aemp_config::{resolve, Overrides, RcFile};
+
+    fn profile(json: &str) -> aemp_config::NodeConfig {
+        let rc = RcFile::parse("/rc", json).unwrap();
+        resolve(&rc, "p", &Overrides::new())
+            .unwrap()
+            .node_config("h", "U")
+            .unwrap()
+    }
+
+    #[test]
+    fn the_profile_sets_limits_over_the_programs() {
+        let base = Limits {
+            max_queued_packets: 7,
+            ..Limits::default()
+        };
+        let cfg = profile(r#"{"max_queued_bytes":"1048576","max_db_bytes_per_node":4096}"#);
+        let limits = rc_limits(&cfg, base).unwrap();
+        assert_eq!(limits.max_queued_bytes, 1 << 20);
+        assert_eq!(limits.max_db_bytes_per_node, 4096);
+        assert_eq!(limits.max_queued_packets, 7);
+        assert_eq!(limits.queue_high_water, Limits::default().queue_high_water);
+    }
+
+    #[test]
+    fn a_limit_that_is_not_a_count_is_an_error_naming_it() {
+        let cfg = profile(r#"{"queue_high_water":"lots"}"#);
+        let err = rc_limits(&cfg, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("queue_high_water"), "{err}");
+    }
 }

@@ -2,7 +2,7 @@
 //! feeds) waits instead of losing its connection.
 //!
 //! The rule: when the queue towards a node is above the high-water mark
-//! (`NodeConfig::queue_high_water`, 4 MiB by default) after a message was queued,
+//! (`Limits::queue_high_water`, 4 MiB by default) after a message was queued,
 //!
 //! - a call from outside the node's driver waits until the queue is down to half the mark:
 //!   [`Node::snd`](crate::Node::snd) blocks the calling thread,

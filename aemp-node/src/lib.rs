@@ -93,5 +93,6 @@ pub use monitor::{MonitorGuard, NodeEvent, NodeMonitorGuard};
 pub use node::Node;
 
 pub use aemp_config::{Overrides, Precedence};
+pub use aemp_proto::node::Limits;
 pub use aemp_proto::{Framing, Value};
 pub use aemp_runtime::Runtime;

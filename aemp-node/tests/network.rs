@@ -5,7 +5,7 @@ mod common;
 use std::sync::mpsc::channel;
 use std::time::Duration;
 
-use aemp_node::{CalError, NodeEvent, PortId, Reason, RecvError, Value};
+use aemp_node::{CalError, Limits, NodeEvent, PortId, Reason, RecvError, Value};
 use common::{block, builder, eventually, member, network, next, nothing, seed, stop};
 
 common::runtime_suite! {
@@ -458,9 +458,18 @@ fn async_port_selective_receive_across_nodes() {
     stop(&[&a, &b, &seed]);
 }
 
+/// Limits with a send-queue bound of `bytes` (and the high-water mark at a quarter of it).
+fn queue_limit(bytes: usize) -> Limits {
+    Limits {
+        max_queued_bytes: bytes,
+        queue_high_water: bytes / 4,
+        ..Limits::default()
+    }
+}
+
 fn a_peer_exceeding_the_send_queue_limit_is_disconnected() {
     let (seed, addr) = seed();
-    let a = member(builder("a").max_queued_bytes(64 << 10), &seed, &addr);
+    let a = member(builder("a").limits(queue_limit(64 << 10)), &seed, &addr);
     let b = member(builder("b"), &seed, &addr);
     let p = b.port_with(|_m| {});
     let (tx, rx) = channel();
@@ -496,7 +505,7 @@ fn a_fast_sender_waits_instead_of_losing_its_connection() {
     let (seed, addr) = seed();
     // 1 MiB is the last resort: 20 MB sent as fast as possible would blow through it
     // without flow control.
-    let a = member(builder("a").max_queued_bytes(1 << 20), &seed, &addr);
+    let a = member(builder("a").limits(queue_limit(1 << 20)), &seed, &addr);
     let b = member(builder("b"), &seed, &addr);
     let (sink, counts) = counting_sink(&b, 20_000);
     let (died_tx, died) = channel();
@@ -512,7 +521,7 @@ fn a_fast_sender_waits_instead_of_losing_its_connection() {
 
 fn a_relaying_handler_slows_down_its_feeders_instead_of_overflowing() {
     let (seed, addr) = seed();
-    let relay = member(builder("relay").max_queued_bytes(1 << 20), &seed, &addr);
+    let relay = member(builder("relay").limits(queue_limit(1 << 20)), &seed, &addr);
     let slow = member(builder("slow"), &seed, &addr);
     let feeder = member(builder("feeder"), &seed, &addr);
     // The destination is slow: its handler pauses now and then.

@@ -38,6 +38,9 @@ use crate::handshake::{
 use crate::tls::TlsSession;
 use crate::wire::{FrameDecoder, Framing, Value};
 
+/// Events a connection's queue keeps room for once drained.
+const EVENTS_KEPT: usize = 64;
+
 /// Where a connection stands.
 #[derive(Debug)]
 enum Phase {
@@ -295,7 +298,12 @@ impl Connection {
     /// # }
     /// ```
     pub fn poll_event(&mut self) -> Option<ConnEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > EVENTS_KEPT {
+            // A read of many small packets made the queue long: give the memory back.
+            self.events.shrink_to(EVENTS_KEPT);
+        }
+        event
     }
 
     /// The handshake deadline while not yet authenticated (and not closed).
@@ -493,6 +501,26 @@ impl Connection {
     /// ```
     pub fn pending_bytes(&self) -> usize {
         self.out.len() + self.wire.len()
+    }
+
+    /// Makes room for `additional` more bytes to send, growing the buffer as usual
+    /// (doubling) but to no more than `limit` bytes where that is enough: a caller that
+    /// bounds what it queues keeps the buffer's memory within the same bound.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// c.reserve_output(1000, 4096);
+    /// # }
+    /// ```
+    pub fn reserve_output(&mut self, additional: usize, limit: usize) {
+        let needed = self.out.len() + additional;
+        if needed > self.out.capacity() {
+            let target = (self.out.capacity() * 2).clamp(needed, limit.max(needed));
+            self.out.reserve_exact(target - self.out.len());
+        }
     }
 
     /// Whether the connection is over (`Closed` has been emitted).

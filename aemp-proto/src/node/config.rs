@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::Limits;
 use crate::conn::ConnConfig;
 
 /// How a [`NodeCore`](super::NodeCore) behaves.
@@ -30,18 +31,8 @@ pub struct NodeConfig {
     pub keepalive_interval: Duration,
     /// Refuse remote function calls, spawns and `eval`.
     pub secure: bool,
-    /// The most packets queued for a node that is not connected yet; one more counts as
-    /// a connection failure (the queue is dropped and monitors fire).
-    pub max_queued_packets: usize,
-    /// The most bytes queued towards one connected peer (the last resort against a peer
-    /// that does not read): beyond it the connection is closed and monitors fire. Senders
-    /// that respect [`NodeCore::backlog`](super::NodeCore::backlog) never get there.
-    pub max_queued_bytes: usize,
-    /// Above this many bytes queued towards a peer (or messages waiting for local ports,
-    /// counted as 64 bytes each) its backlog is [`Backlog::High`](super::Backlog::High):
-    /// senders should wait until it is [`Backlog::Low`](super::Backlog::Low) (at most half
-    /// of this).
-    pub queue_high_water: usize,
+    /// The bounds on what peers can make the node hold.
+    pub limits: Limits,
     /// The address schemes this node's transports reach besides plain `host:port` (TCP),
     /// most preferred first, e.g. `["quic"]`. Addresses of these schemes are tried before
     /// plain ones; addresses of other schemes are skipped.
@@ -67,9 +58,7 @@ impl NodeConfig {
             connect_interval: Duration::from_secs(2),
             keepalive_interval: Duration::from_secs(15),
             secure: false,
-            max_queued_packets: 1 << 20,
-            max_queued_bytes: 64 << 20,
-            queue_high_water: 4 << 20,
+            limits: Limits::default(),
             schemes: Vec::new(),
         }
     }

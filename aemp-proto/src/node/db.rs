@@ -1,16 +1,52 @@
 //! Database tables: `family -> key -> value`, and the change sets between two states.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::Value;
 
 /// One family: key -> value, sorted by key.
 pub(crate) type Family = BTreeMap<String, Value>;
 
-/// A whole database: family -> family contents.
+/// A whole database: family -> family contents, and about how much memory they take.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Db {
-    pub(crate) families: BTreeMap<String, Family>,
+    families: BTreeMap<String, Family>,
+    /// The sum of [`entry_size`] over all entries.
+    bytes: usize,
+}
+
+/// About how many bytes one entry takes: its key, its value's [`Value::size_hint`] and
+/// the map node holding them.
+fn entry_size(key_len: usize, value: &Value) -> usize {
+    const MAP_NODE: usize = 48;
+    key_len + value.size_hint() + MAP_NODE
+}
+
+/// About how many bytes the entries of `family` take.
+pub(crate) fn family_bytes(family: &Family) -> usize {
+    family.iter().map(|(k, v)| entry_size(k.len(), v)).sum()
+}
+
+/// What [`Db::bytes`] would be after [`Db::update`]`(family, set, del)`, without applying it.
+pub(crate) fn bytes_after_update(db: &Db, family: &str, set: &Family, del: &[String]) -> usize {
+    let current = db.family(family);
+    let del: BTreeSet<&str> = del.iter().map(String::as_str).collect();
+    let touched: BTreeSet<&str> = set
+        .keys()
+        .map(String::as_str)
+        .chain(del.iter().copied())
+        .collect();
+    let removed: usize = touched
+        .iter()
+        .filter_map(|key| Some(entry_size(key.len(), current?.get(*key)?)))
+        .sum();
+    // A key both set and deleted ends deleted.
+    let added: usize = set
+        .iter()
+        .filter(|(key, _)| !del.contains(key.as_str()))
+        .map(|(key, value)| entry_size(key.len(), value))
+        .sum();
+    db.bytes - removed + added
 }
 
 /// What changed in one family.
@@ -51,20 +87,40 @@ impl Db {
         self.families.get(family)
     }
 
-    pub(crate) fn set(&mut self, family: &str, key: String, value: Value) {
-        self.families
+    /// Every family, by name.
+    pub(crate) fn families(&self) -> &BTreeMap<String, Family> {
+        &self.families
+    }
+
+    /// About how many bytes the entries take (see [`entry_size`]).
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Sets `family/key`; returns the value it replaced.
+    pub(crate) fn set(&mut self, family: &str, key: String, value: Value) -> Option<Value> {
+        self.bytes += entry_size(key.len(), &value);
+        let key_len = key.len();
+        let old = self
+            .families
             .entry(family.to_owned())
             .or_default()
             .insert(key, value);
+        if let Some(old) = &old {
+            self.bytes -= entry_size(key_len, old);
+        }
+        old
     }
 
-    pub(crate) fn del(&mut self, family: &str, key: &str) {
-        if let Some(f) = self.families.get_mut(family) {
-            f.remove(key);
-            if f.is_empty() {
-                self.families.remove(family);
-            }
+    /// Deletes `family/key` (and the family once empty); returns the value it had.
+    pub(crate) fn del(&mut self, family: &str, key: &str) -> Option<Value> {
+        let fam = self.families.get_mut(family)?;
+        let old = fam.remove(key)?;
+        self.bytes -= entry_size(key.len(), &old);
+        if fam.is_empty() {
+            self.families.remove(family);
         }
+        Some(old)
     }
 
     /// Applies a `g_upd`: set the entries of `set`, then delete `del`.
@@ -92,9 +148,8 @@ impl Db {
         let mut db = Db::default();
         for (f, fam) in v.as_map().unwrap_or_default() {
             if let Some(f) = key_string(f) {
-                let fam = family_from_value(fam);
-                if !fam.is_empty() {
-                    db.families.insert(f, fam);
+                for (key, value) in family_from_value(fam) {
+                    db.set(&f, key, value);
                 }
             }
         }
@@ -151,6 +206,26 @@ mod tests {
         assert_eq!(d.added, vec!["c"]);
         assert_eq!(d.changed, vec!["b"]);
         assert_eq!(d.deleted, vec!["a"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bytes_follow_every_update_and_are_predicted(
+            start in proptest::collection::vec(("[a-d]", "[a-z]{0,20}"), 0..8),
+            set in proptest::collection::vec(("[a-f]", "[a-z]{0,20}"), 0..8),
+            del in proptest::collection::vec("[a-f]", 0..8),
+        ) {
+            let mut db = Db::default();
+            for (k, v) in start {
+                db.set("f", k, Value::from(v.as_str()));
+            }
+            let set: Family = set.into_iter().map(|(k, v)| (k, Value::from(v.as_str()))).collect();
+            let predicted = bytes_after_update(&db, "f", &set, &del);
+            db.update("f", set, &del);
+            let recount: usize = db.families().values().map(family_bytes).sum();
+            proptest::prop_assert_eq!(db.bytes(), recount);
+            proptest::prop_assert_eq!(db.bytes(), predicted);
+        }
     }
 
     #[test]

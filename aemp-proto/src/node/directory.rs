@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use hashbrown::{HashMap, HashSet};
 
 use super::db::{
-    family_from_value, family_to_value, key_string, keys_from_value, Db, Family, FamilyDiff,
+    bytes_after_update, family_bytes, family_from_value, family_to_value, key_string,
+    keys_from_value, Db, Family, FamilyDiff,
 };
 use std::time::Instant;
 
@@ -46,6 +47,8 @@ pub(super) struct Directory {
     remote_watchers: BTreeMap<String, BTreeSet<String>>,
     /// Global role: nodes that made us their master.
     slaves: BTreeSet<String>,
+    /// Global role: how many families each remote node watches here.
+    watched_per_node: HashMap<String, usize>,
 }
 
 impl Directory {
@@ -70,6 +73,36 @@ impl Directory {
             .filter(|(_, f)| *f == family)
             .map(|(w, _)| *w)
             .collect()
+    }
+
+    /// How many families `node` watches here (global role).
+    pub(super) fn watched_by(&self, node: &str) -> usize {
+        self.watched_per_node.get(node).copied().unwrap_or(0)
+    }
+
+    /// `node` stops watching `family` (global role).
+    fn remove_remote_watch(&mut self, family: &str, node: &str) {
+        let Some(watchers) = self.remote_watchers.get_mut(family) else {
+            return;
+        };
+        if watchers.remove(node) {
+            if let Some(n) = self.watched_per_node.get_mut(node) {
+                *n -= 1;
+                if *n == 0 {
+                    self.watched_per_node.remove(node);
+                }
+            }
+        }
+        if watchers.is_empty() {
+            self.remote_watchers.remove(family);
+        }
+    }
+
+    /// About how many bytes the entries take: ours, the sources' and the merged view's.
+    pub(super) fn bytes(&self) -> usize {
+        let sources: usize = self.sources.values().map(Db::bytes).sum();
+        let cached: usize = self.cache.values().map(family_bytes).sum();
+        self.local.bytes() + sources + self.merged.bytes() + cached
     }
 
     pub(super) fn watch_count(&self) -> usize {
@@ -98,10 +131,9 @@ impl Directory {
         let mut diff = FamilyDiff::default();
         for key in keys {
             let new = self.source_value(family, &key).cloned();
-            let fam = self.merged.families.entry(family.to_owned()).or_default();
             let old = match &new {
-                Some(v) => fam.insert(key.clone(), v.clone()),
-                None => fam.remove(&key),
+                Some(v) => self.merged.set(family, key.clone(), v.clone()),
+                None => self.merged.del(family, &key),
             };
             match (old, new) {
                 (None, Some(_)) => diff.added.push(key),
@@ -109,9 +141,6 @@ impl Directory {
                 (Some(_), None) => diff.deleted.push(key),
                 _ => {}
             }
-        }
-        if self.merged.family(family).is_some_and(|f| f.is_empty()) {
-            self.merged.families.remove(family);
         }
         diff
     }
@@ -123,7 +152,7 @@ impl Directory {
             for (f, fam) in self
                 .sources
                 .get(node)
-                .map(|d| &d.families)
+                .map(Db::families)
                 .into_iter()
                 .flatten()
             {
@@ -465,14 +494,15 @@ impl NodeCore {
             for watchers in self.dir.remote_watchers.values_mut() {
                 watchers.remove(node);
             }
+            self.dir.watched_per_node.remove(node);
             self.dir.remote_watchers.retain(|_, w| !w.is_empty());
             let was_slave = self.dir.slaves.remove(node);
             if let Some(db) = self.dir.sources.get(node).cloned() {
-                for (family, fam) in db.families {
-                    let keys: Vec<String> = fam.into_keys().collect();
-                    self.global_apply(node, &family, Family::new(), keys.clone());
+                for (family, fam) in db.families() {
+                    let keys: Vec<String> = fam.keys().cloned().collect();
+                    self.global_apply(node, family, Family::new(), keys.clone());
                     if was_slave {
-                        self.broadcast_to_globals(&family, &Family::new(), &keys);
+                        self.broadcast_to_globals(family, &Family::new(), &keys);
                     }
                 }
             }
@@ -521,9 +551,12 @@ impl NodeCore {
             "g_slave" => {
                 self.become_global(self.now);
                 if let Some(db) = args.first() {
-                    self.dir.slaves.insert(from.to_owned());
                     let db = Db::from_value(db);
-                    for (family, fam) in &db.families {
+                    if !self.db_within_limit(from, db.bytes()) {
+                        return;
+                    }
+                    self.dir.slaves.insert(from.to_owned());
+                    for (family, fam) in db.families() {
                         self.broadcast_to_globals(family, fam, &[]);
                     }
                     self.replace_source(from, db);
@@ -543,12 +576,21 @@ impl NodeCore {
                 }
             }
             "g_set" if self.dir.global => {
-                self.replace_source(from, Db::from_value(args.first().unwrap_or(&Value::Null)))
+                let db = Db::from_value(args.first().unwrap_or(&Value::Null));
+                if self.db_within_limit(from, db.bytes()) {
+                    self.replace_source(from, db);
+                }
             }
             "g_upd" if self.dir.global => {
                 let family = text(args.first());
                 let set = family_from_value(args.get(1).unwrap_or(&Value::Null));
                 let del = keys_from_value(args.get(2).unwrap_or(&Value::Null));
+                let current = self.dir.sources.get(from);
+                let bytes =
+                    bytes_after_update(current.unwrap_or(&Db::default()), &family, &set, &del);
+                if !self.db_within_limit(from, bytes) {
+                    return;
+                }
                 self.global_apply(from, &family, set.clone(), del.clone());
                 if self.dir.slaves.contains(from) {
                     self.broadcast_to_globals(&family, &set, &del);
@@ -597,6 +639,17 @@ impl NodeCore {
             }
             "g_mon1" => {
                 let family = text(args.first());
+                let watchers = self.dir.remote_watchers.get(&family);
+                if !watchers.is_some_and(|w| w.contains(from)) {
+                    if !self.watch_within_limit(from) {
+                        return;
+                    }
+                    *self
+                        .dir
+                        .watched_per_node
+                        .entry(from.to_owned())
+                        .or_default() += 1;
+                }
                 self.dir
                     .remote_watchers
                     .entry(family.clone())
@@ -612,12 +665,7 @@ impl NodeCore {
             }
             "g_mon0" => {
                 let family = text(args.first());
-                if let Some(w) = self.dir.remote_watchers.get_mut(&family) {
-                    w.remove(from);
-                    if w.is_empty() {
-                        self.dir.remote_watchers.remove(&family);
-                    }
-                }
+                self.dir.remove_remote_watch(&family, from);
             }
             "g_chg1" | "g_chg2" if self.dir.master.as_deref() != Some(from) => {
                 tracing::debug!(%from, %tag, "database change from a node that is not our master ignored");
@@ -700,7 +748,7 @@ impl NodeCore {
             .insert(source.to_owned(), db.clone())
             .unwrap_or_default();
         let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (family, fam) in old.families.iter().chain(&db.families) {
+        for (family, fam) in old.families().iter().chain(db.families()) {
             keys.entry(family.clone())
                 .or_default()
                 .extend(fam.keys().cloned());
@@ -716,7 +764,7 @@ impl NodeCore {
         let keys: BTreeSet<String> = set.keys().cloned().chain(del.iter().cloned()).collect();
         let db = self.dir.sources.entry(source.to_owned()).or_default();
         db.update(family, set, &del);
-        if db.families.is_empty() && source != self.dir.me {
+        if db.families().is_empty() && source != self.dir.me {
             self.dir.sources.remove(source);
         }
         let diff = self.dir.merge_keys(family, keys);

@@ -30,6 +30,8 @@ pub(super) struct Link {
     pub(super) peer_keeps_alive: bool,
     /// The transport takes more bytes now (see [`NodeCore::conn_writable`]).
     pub(super) writable: bool,
+    /// Since when the transport has taken no more bytes (the peer does not read).
+    pub(super) blocked_since: Option<Instant>,
 }
 
 /// What the core knows about one remote node.
@@ -233,7 +235,10 @@ impl NodeCore {
         if let Some(link) = self.links.get_mut(&conn) {
             link.writable = writable;
             if writable {
+                link.blocked_since = None;
                 self.dirty.push(conn);
+            } else if link.blocked_since.is_none() {
+                link.blocked_since = Some(self.now);
             }
         }
     }
@@ -255,6 +260,7 @@ impl NodeCore {
                 last_tx: self.now,
                 peer_keeps_alive: false,
                 writable: true,
+                blocked_since: None,
             },
         );
         id
@@ -343,6 +349,13 @@ impl NodeCore {
         }
     }
 
+    /// Closes the connection to `node`, if it is up, for `why` (a bound it broke).
+    pub(super) fn disconnect(&mut self, node: &str, why: String) {
+        if let Some(id) = self.peers.get(node).and_then(|p| p.up) {
+            self.refuse(id, ConnError::Local(why));
+        }
+    }
+
     fn refuse(&mut self, id: ConnId, why: ConnError) {
         if let Some(link) = self.links.get_mut(&id) {
             link.conn.close(why);
@@ -385,7 +398,7 @@ impl NodeCore {
                 link.conn.send(&packet);
             }
             let queued = link.conn.pending_bytes();
-            if queued > self.cfg.max_queued_bytes {
+            if queued > self.cfg.limits.max_queued_bytes {
                 self.overflow(id, queued);
             }
         }
@@ -526,15 +539,18 @@ impl NodeCore {
     /// Sends a packet to a remote node: now, or once it is connected.
     pub(super) fn send_remote(&mut self, node: &str, packet: Vec<Value>) {
         if let Some(id) = self.peers.get(node).and_then(|p| p.up) {
-            if let Some(link) = self.links.get_mut(&id) {
-                link.conn.send(&packet);
-                self.sent_on(id);
+            let size = packet.iter().map(Value::size_hint).sum();
+            if self.room_for(id, size) {
+                if let Some(link) = self.links.get_mut(&id) {
+                    link.conn.send(&packet);
+                    self.sent_on(id);
+                }
             }
             return;
         }
         let peer = self.peers.entry(node.to_owned()).or_default();
-        if peer.queue.len() >= self.cfg.max_queued_packets {
-            tracing::warn!(%node, limit = self.cfg.max_queued_packets, "send queue full; counting as a connection failure");
+        if peer.queue.len() >= self.cfg.limits.max_queued_packets {
+            tracing::warn!(%node, limit = self.cfg.limits.max_queued_packets, "send queue full; counting as a connection failure");
             peer.queue.clear();
             peer.connecting = None;
             self.fire_remote_monitors(node, &transport_error(node, "send queue overflow"));
@@ -545,16 +561,39 @@ impl NodeCore {
         self.connect(node);
     }
 
-    /// Sends `[port, msg...]` on the established connection to `node`, if there is one.
+    /// Sends `[port, msg...]` on the established connection to `node`; false if there is
+    /// none. A message that would take the queue over its bound closes the connection
+    /// instead (see [`NodeCore::room_for`]).
     pub(super) fn send_up(&mut self, node: &str, port: &str, msg: &[Value]) -> bool {
         let Some(id) = self.peers.get(node).and_then(|p| p.up) else {
             return false;
         };
+        let size = port.len() + 2 + msg.iter().map(Value::size_hint).sum::<usize>();
+        if !self.room_for(id, size) {
+            return true; // the connection is closed: the message is lost, monitors fire
+        }
         let Some(link) = self.links.get_mut(&id) else {
             return false;
         };
         link.conn.send_message(port, msg);
         self.sent_on(id);
+        true
+    }
+
+    /// Makes room on `id` for a packet of about `size` bytes; if that would take its
+    /// queue over `max_queued_bytes`, closes it instead (before any memory is taken) and
+    /// returns false.
+    fn room_for(&mut self, id: ConnId, size: usize) -> bool {
+        let limit = self.cfg.limits.max_queued_bytes;
+        let Some(link) = self.links.get_mut(&id) else {
+            return false;
+        };
+        let queued = link.conn.pending_bytes();
+        if queued + size > limit {
+            self.overflow(id, queued + size);
+            return false;
+        }
+        link.conn.reserve_output(size, limit);
         true
     }
 
@@ -570,7 +609,7 @@ impl NodeCore {
             self.dirty.push(id);
         }
         let queued = link.conn.pending_bytes();
-        if queued > self.cfg.max_queued_bytes {
+        if queued > self.cfg.limits.max_queued_bytes {
             self.overflow(id, queued);
         }
     }
@@ -578,7 +617,7 @@ impl NodeCore {
     /// The last resort against a peer that does not read: its connection is closed (and
     /// its monitors fire) once more than `max_queued_bytes` wait for it.
     fn overflow(&mut self, id: ConnId, queued: usize) {
-        let limit = self.cfg.max_queued_bytes;
+        let limit = self.cfg.limits.max_queued_bytes;
         tracing::warn!(
             conn = id.0,
             queued,
@@ -593,7 +632,7 @@ impl NodeCore {
 
     /// How full the queue towards `node` is: bytes waiting for its connection or for it to
     /// connect (those estimated with [`Value::size_hint`]; messages waiting for local
-    /// ports count 64 bytes each), against [`NodeConfig::queue_high_water`](super::NodeConfig::queue_high_water).
+    /// ports count 64 bytes each), against [`Limits::queue_high_water`](super::Limits::queue_high_water).
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
@@ -612,7 +651,7 @@ impl NodeCore {
                 link.map_or(0, |l| l.conn.pending_bytes()) + p.queue.bytes
             })
         };
-        let high = self.cfg.queue_high_water;
+        let high = self.cfg.limits.queue_high_water;
         if queued > high {
             Backlog::High
         } else if queued <= high / 2 {
@@ -638,7 +677,7 @@ impl NodeCore {
     /// # }
     /// ```
     pub fn unreadable(&self) -> Vec<ConnId> {
-        let high = self.cfg.queue_high_water;
+        let high = self.cfg.limits.queue_high_water;
         let congested = |node: &str| {
             self.peers.get(node).is_some_and(|p| {
                 let link = p.up.and_then(|id| self.links.get(&id));
@@ -751,7 +790,8 @@ impl NodeCore {
                 .then(|| l.last_tx + self.cfg.keepalive_interval);
             let silence = (l.conn.is_authenticated() && l.peer_keeps_alive)
                 .then(|| l.last_rx + self.cfg.monitor_timeout);
-            [l.conn.poll_timeout(), keepalive, silence]
+            let stall = self.stalled_deadline(l);
+            [l.conn.poll_timeout(), keepalive, silence, stall]
         });
         let peers = self
             .peers
@@ -769,6 +809,14 @@ impl NodeCore {
         links.chain(peers).chain(seeds).flatten().min()
     }
 
+    /// When `link` is to be closed for not reading: `monitor_timeout` after its transport
+    /// stopped taking bytes, if more than the high-water mark still waits for it then.
+    fn stalled_deadline(&self, link: &Link) -> Option<Instant> {
+        let since = link.blocked_since?;
+        (link.conn.pending_bytes() > self.cfg.limits.queue_high_water)
+            .then(|| since + self.cfg.monitor_timeout)
+    }
+
     pub(super) fn links_handle_timeout(&mut self) {
         let now = self.now;
         let ids: Vec<ConnId> = self.links.keys().copied().collect();
@@ -777,6 +825,32 @@ impl NodeCore {
                 continue;
             };
             link.conn.handle_timeout(now);
+            let stalled = self
+                .links
+                .get(&id)
+                .and_then(|l| self.stalled_deadline(l))
+                .is_some_and(|at| now >= at);
+            let Some(link) = self.links.get_mut(&id) else {
+                continue;
+            };
+            if stalled {
+                let queued = link.conn.pending_bytes();
+                throttled!(
+                    self,
+                    Topic::Refusal,
+                    warn,
+                    conn = id.0,
+                    queued,
+                    "peer has read nothing for monitor_timeout: closing the connection"
+                );
+                self.refuse(
+                    id,
+                    ConnError::Local(format!(
+                    "peer has read nothing for monitor_timeout with {queued} bytes queued for it"
+                )),
+                );
+                continue;
+            }
             if link.conn.is_authenticated() {
                 if link.peer_keeps_alive && now >= link.last_rx + self.cfg.monitor_timeout {
                     link.conn

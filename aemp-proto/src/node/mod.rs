@@ -28,9 +28,11 @@ mod config;
 mod db;
 mod directory;
 mod ids;
+mod limits;
 mod links;
 mod logs;
 mod output;
+mod peer_bounds;
 mod ports;
 mod requests;
 mod rng;
@@ -43,6 +45,7 @@ use std::time::Instant;
 
 pub use config::NodeConfig;
 pub use ids::{port_id, split_port_id};
+pub use limits::Limits;
 pub use output::{ConnId, DbChange, Event, MonitorId, RequestId, TransportOutput, WatchId};
 pub use rng::Rng;
 
@@ -140,6 +143,12 @@ pub struct CoreStats {
     pub watches: usize,
     /// Remote nodes watching database families here (global role), counted per family.
     pub remote_watchers: usize,
+    /// Bytes waiting to be written to connected peers or queued for nodes being
+    /// connected (see [`Limits::max_queued_bytes`]).
+    pub queued_bytes: usize,
+    /// About how many bytes the database entries held here take (see
+    /// [`Limits::max_db_bytes_per_node`]).
+    pub db_bytes: usize,
 }
 
 /// A whole AEMP node as a deterministic state machine. See the [module docs](self).
@@ -339,6 +348,13 @@ impl NodeCore {
             queued_packets: self.peers.values().map(|p| p.queue.len()).sum(),
             watches: self.dir.watch_count(),
             remote_watchers: self.dir.remote_watcher_count(),
+            queued_bytes: self
+                .links
+                .values()
+                .map(|l| l.conn.pending_bytes())
+                .sum::<usize>()
+                + self.peers.values().map(|p| p.queue.bytes).sum::<usize>(),
+            db_bytes: self.dir.bytes(),
         }
     }
 

@@ -53,6 +53,12 @@ impl Value {
     /// assert!(v.size_hint() >= 4);
     /// ```
     pub fn size_hint(&self) -> usize {
+        match self {
+            Value::Str(s) => return s.len() + 2,
+            Value::Bytes(b) => return b.len() + 2,
+            Value::Array(_) | Value::Map(_) => {}
+            _ => return 9,
+        }
         let mut total = 0;
         let mut stack = vec![self];
         while let Some(v) = stack.pop() {

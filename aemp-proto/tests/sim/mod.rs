@@ -3,7 +3,7 @@
 //! Streams are simulated as ordered byte pipes with random latency; faults cut pipes,
 //! partition nodes and restart nodes with the same node ID.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use aemp_proto::conn::{Channel, ConnConfig};
@@ -23,10 +23,11 @@ enum Chunk {
     Eof,
 }
 
+/// When a chunk arrives: (time, order of sending, for ties).
+type Slot = (Duration, u64);
+
 #[derive(Debug)]
 struct Delivery {
-    at: Duration,
-    seq: u64,
     to: End,
     chunk: Chunk,
 }
@@ -84,8 +85,13 @@ pub struct Net {
     pub nodes: Vec<SimNode>,
     pipes: Vec<Option<Pipe>>,
     pipe_of: HashMap<End, usize>,
-    queue: VecDeque<Delivery>,
+    queue: BTreeMap<Slot, Delivery>,
     delivery_seq: u64,
+    /// Nodes that got input since their outputs were last taken.
+    dirty: BTreeSet<usize>,
+    /// Every node's next timeout, as last asked, and the same ordered by time.
+    timer_of: Vec<Option<Instant>>,
+    timers: BTreeSet<(Instant, usize)>,
     /// Node index -> isolated until this time.
     pub isolated: HashMap<usize, Duration>,
     /// How many nodes (the first ones) are seeds and so global nodes.
@@ -111,14 +117,18 @@ impl Net {
             nodes: Vec::new(),
             pipes: Vec::new(),
             pipe_of: HashMap::new(),
-            queue: VecDeque::new(),
+            queue: BTreeMap::new(),
             delivery_seq: 0,
+            dirty: BTreeSet::new(),
+            timer_of: vec![None; nodes],
+            timers: BTreeSet::new(),
             isolated: HashMap::new(),
             seeds,
         };
         for i in 0..nodes {
             let node = net.make_node(i, 0);
             net.nodes.push(node);
+            net.dirty.insert(i);
         }
         net
     }
@@ -165,11 +175,12 @@ impl Net {
         !(cut(a) || cut(b)) || a == b
     }
 
-    /// Processes every pending output of every node until all are idle.
+    /// Processes every pending output of the nodes that got input, until all are idle,
+    /// and notes their next timeouts.
     pub fn drain(&mut self) {
-        loop {
-            let mut any = false;
-            for i in 0..self.nodes.len() {
+        while let Some(i) = self.dirty.pop_first() {
+            loop {
+                let mut any = false;
                 while let Some(out) = self.nodes[i].core.poll_transport() {
                     any = true;
                     self.handle_transport(i, out);
@@ -178,10 +189,21 @@ impl Net {
                     any = true;
                     self.handle_event(i, event);
                 }
+                if !any {
+                    break;
+                }
             }
-            if !any {
-                break;
-            }
+            self.refresh_timer(i);
+        }
+    }
+
+    fn refresh_timer(&mut self, i: usize) {
+        let next = self.nodes[i].core.poll_timeout();
+        if let Some(old) = std::mem::replace(&mut self.timer_of[i], next) {
+            self.timers.remove(&(old, i));
+        }
+        if let Some(at) = next {
+            self.timers.insert((at, i));
         }
     }
 
@@ -192,6 +214,7 @@ impl Net {
                 let target: usize = addr.trim_start_matches("sim:").parse().unwrap();
                 if target < self.nodes.len() && self.reachable(i, target) {
                     let other = self.nodes[target].core.accept(Channel::Plain, now);
+                    self.dirty.insert(target);
                     let idx = self.pipes.len();
                     self.pipes.push(Some(Pipe {
                         ends: [(i, conn), (target, other)],
@@ -265,18 +288,8 @@ impl Net {
             self.pipes[idx] = None;
         }
         self.delivery_seq += 1;
-        let d = Delivery {
-            at,
-            seq: self.delivery_seq,
-            to,
-            chunk,
-        };
-        let pos = self
-            .queue
-            .iter()
-            .position(|q| (q.at, q.seq) > (d.at, d.seq))
-            .unwrap_or(self.queue.len());
-        self.queue.insert(pos, d);
+        self.queue
+            .insert((at, self.delivery_seq), Delivery { to, chunk });
     }
 
     /// Cuts the pipe with index `idx`: data in flight is lost, both ends see the loss.
@@ -289,7 +302,7 @@ impl Net {
         let Some(pipe) = self.pipes[idx].take() else {
             return;
         };
-        self.queue.retain(|d| !pipe.ends.contains(&d.to));
+        self.queue.retain(|_, d| !pipe.ends.contains(&d.to));
         let now = self.instant();
         for end in pipe.ends {
             self.pipe_of.remove(&end);
@@ -297,6 +310,7 @@ impl Net {
                 self.nodes[end.0]
                     .core
                     .conn_closed(end.1, "connection cut", now);
+                self.dirty.insert(end.0);
             }
         }
     }
@@ -337,6 +351,7 @@ impl Net {
         }
         let generation = self.nodes[n].generation + 1;
         let fresh = self.make_node(n, generation);
+        self.dirty.insert(n);
         let old = std::mem::replace(&mut self.nodes[n], fresh);
         self.nodes[n].epochs = old.epochs;
         self.nodes[n].next_seq = old.next_seq;
@@ -367,6 +382,7 @@ impl Net {
             let monitor = self.nodes[from]
                 .core
                 .monitor(&target, MonitorAction::Callback, now);
+            self.dirty.insert(from);
             self.nodes[from].epochs.entry(to).or_default().push(Epoch {
                 target,
                 monitor,
@@ -399,18 +415,17 @@ impl Net {
             vec![Value::from("seq"), Value::from(me), Value::from(seq as i64)],
             now,
         );
+        self.dirty.insert(from);
     }
 
     /// Advances to the next delivery or timer, if any is due before `limit`.
     pub fn step(&mut self, limit: Duration) -> bool {
         self.drain();
         let next_timer = self
-            .nodes
-            .iter()
-            .filter_map(|n| n.core.poll_timeout())
-            .min()
-            .map(|t| t.saturating_duration_since(self.base));
-        let next_delivery = self.queue.front().map(|d| d.at);
+            .timers
+            .first()
+            .map(|(t, _)| t.saturating_duration_since(self.base));
+        let next_delivery = self.queue.first_key_value().map(|(slot, _)| slot.0);
         let next = match (next_timer, next_delivery) {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) => a,
@@ -423,7 +438,8 @@ impl Net {
         self.now = self.now.max(next);
         let now = self.instant();
         if next_delivery == Some(next) {
-            let d = self.queue.pop_front().unwrap();
+            let (_, d) = self.queue.pop_first().unwrap();
+            self.dirty.insert(d.to.0);
             match d.chunk {
                 Chunk::Data(bytes) => self.nodes[d.to.0].core.conn_input(d.to.1, &bytes, now),
                 Chunk::Eof => {
@@ -434,17 +450,23 @@ impl Net {
                 }
             }
         } else {
-            for n in &mut self.nodes {
-                if n.core.poll_timeout().is_some_and(|t| t <= now) {
-                    n.core.handle_timeout(now);
+            while let Some(&(at, i)) = self.timers.first() {
+                if at > now {
+                    break;
                 }
+                self.timers.pop_first();
+                self.timer_of[i] = None;
+                self.nodes[i].core.handle_timeout(now);
+                self.dirty.insert(i);
             }
         }
         true
     }
 
-    /// Runs until `until` (simulated), or until nothing more is scheduled.
+    /// Runs until `until` (simulated), or until nothing more is scheduled. Nodes the test
+    /// changed directly since are looked at first.
     pub fn run_until(&mut self, until: Duration) {
+        self.dirty.extend(0..self.nodes.len());
         while self.step(until) {}
         self.now = self.now.max(until);
         self.drain();
