@@ -4,7 +4,7 @@
 //! partition heals, and the memory the cores take; asserts that the views converge.
 //!
 //! `AEMP_SCALE_NODES` sets the network's size (default 100, what CI runs); the figures
-//! in SECURITY.md's neighbour, BENCHMARKS.md, come from
+//! in BENCHMARKS.md come from
 //! `AEMP_SCALE_NODES=1000 cargo test --release -p aemp-proto --test scale -- --nocapture`.
 
 #[path = "common/heap.rs"]

@@ -2,6 +2,7 @@
 //!
 //! Streams are simulated as ordered byte pipes with random latency; faults cut pipes,
 //! partition nodes and restart nodes with the same node ID.
+#![allow(dead_code)] // each test binary uses a different part
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
