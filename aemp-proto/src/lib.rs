@@ -17,6 +17,7 @@
 pub mod conn;
 pub mod handshake;
 pub mod node;
+pub mod protocol;
 pub mod tls;
 pub mod wire;
 

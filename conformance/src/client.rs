@@ -6,6 +6,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aemp_proto::protocol::Request;
 use aemp_proto::{
     ConnConfig, ConnError, ConnEvent, Connection, FrameDecoder, Framing, HandshakeError, Value,
 };
@@ -13,7 +14,6 @@ use aemp_proto::{
 use crate::ctx::{random_nonce, Ctx, WAIT};
 use crate::net::{self, ReadOutcome, Stream};
 use crate::outcome::Failure;
-use crate::packet;
 use crate::raw::secs;
 use crate::values::{show, show_all, str_at};
 
@@ -313,7 +313,8 @@ impl Peer {
     /// connection still works both ways.
     pub fn time(&mut self) -> Result<f64, Failure> {
         let (name, id) = self.new_port();
-        self.send(packet!["", "time", id, "conformance_time"])?;
+        let reply = vec![Value::from(id), Value::from("conformance_time")];
+        self.send(Request::Time { reply }.into_packet())?;
         let what = format!("a reply [\"{name}\",\"conformance_time\",<time>] to a time request");
         let reply = self.reply(&name, &what)?;
         match reply.as_slice() {

@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use hashbrown::{HashMap, HashSet};
 
 use super::db::{
-    bytes_after_update, family_bytes, family_from_value, family_to_value, key_string,
-    keys_from_value, Db, Family, FamilyDiff,
+    bytes_after_update, family_bytes, family_to_value, keys_from_value, Db, Family, FamilyDiff,
 };
 use std::time::Instant;
 
 use super::{split_port_id, DbChange, DbQuery, Event, NodeCore, RequestId, WatchId};
+use crate::protocol::{GlobalRequest, Request};
 use crate::Value;
 
 /// The family that maps node IDs to their bind addresses.
@@ -175,18 +175,6 @@ impl Directory {
     }
 }
 
-fn req(tag: &str, args: Vec<Value>) -> Vec<Value> {
-    let mut packet = Vec::with_capacity(args.len() + 2);
-    packet.push(Value::from(""));
-    packet.push(Value::from(tag));
-    packet.extend(args);
-    packet
-}
-
-fn text(v: Option<&Value>) -> String {
-    v.and_then(key_string).unwrap_or_default()
-}
-
 impl NodeCore {
     /// Sets `family/key` to `value`, owned by this node.
     ///
@@ -214,10 +202,12 @@ impl NodeCore {
             self.global_apply(&me, family, set.clone(), Vec::new());
             self.broadcast_to_globals(family, &set, &[]);
         } else if let Some(master) = self.dir.master.clone() {
-            self.send_remote(
-                &master,
-                req("g_upd", vec![Value::from(family), family_to_value(&set)]),
-            );
+            let update = GlobalRequest::UpdateDb {
+                family: family.to_owned(),
+                set: Some(set),
+                del: None,
+            };
+            self.send_global(&master, update);
         }
     }
 
@@ -253,11 +243,12 @@ impl NodeCore {
             self.global_apply(&me, family, Family::new(), keys.to_vec());
             self.broadcast_to_globals(family, &Family::new(), keys);
         } else if let Some(master) = self.dir.master.clone() {
-            let keys = Value::Array(keys.iter().map(|k| Value::from(k.as_str())).collect());
-            self.send_remote(
-                &master,
-                req("g_upd", vec![Value::from(family), Value::Null, keys]),
-            );
+            let update = GlobalRequest::UpdateDb {
+                family: family.to_owned(),
+                set: None,
+                del: Some(keys.to_vec()),
+            };
+            self.send_global(&master, update);
         }
     }
 
@@ -336,7 +327,12 @@ impl NodeCore {
             self.prime_watch(id, family, fam.as_ref());
         } else if first {
             if let Some(master) = self.dir.master.clone() {
-                self.send_remote(&master, req("g_mon1", vec![Value::from(family)]));
+                self.send_global(
+                    &master,
+                    GlobalRequest::Watch {
+                        family: family.to_owned(),
+                    },
+                );
             }
         } else if let Some(fam) = self.dir.cache.get(family).cloned() {
             self.prime_watch(id, family, Some(&fam));
@@ -366,7 +362,12 @@ impl NodeCore {
         }
         self.dir.cache.remove(&family);
         if let (false, Some(master)) = (self.dir.global, self.dir.master.clone()) {
-            self.send_remote(&master, req("g_mon0", vec![Value::from(family)]));
+            self.send_global(
+                &master,
+                GlobalRequest::Unwatch {
+                    family: family.to_owned(),
+                },
+            );
         }
     }
 
@@ -394,7 +395,7 @@ impl NodeCore {
         let own = self.dir.local.clone();
         self.replace_source(&me, own);
         for node in self.up_nodes() {
-            self.send_remote(&node, req("g_global", vec![]));
+            self.send_global(&node, GlobalRequest::Global);
         }
         // Global nodes we knew as a slave get our entries now, as the original sends its
         // g_set when it starts the global service (capture 18); they only answer our
@@ -403,7 +404,7 @@ impl NodeCore {
         if !globals.is_empty() {
             let db = self.dir.own_and_slaves().to_value();
             for g in globals {
-                self.send_remote(&g, req("g_set", vec![db.clone()]));
+                self.send_global(&g, GlobalRequest::SetDb { db: db.clone() });
             }
         }
         let finds = std::mem::take(&mut self.dir.finds);
@@ -475,16 +476,21 @@ impl NodeCore {
     pub(super) fn request_find(&mut self, node: &str) {
         self.dir.finds.insert(node.to_owned());
         if let Some(master) = self.dir.master.clone() {
-            self.send_remote(&master, req("g_find", vec![Value::from(node)]));
+            self.send_global(
+                &master,
+                GlobalRequest::Find {
+                    node: node.to_owned(),
+                },
+            );
         }
     }
 
     pub(super) fn directory_node_up(&mut self, node: &str) {
         if self.dir.global {
-            self.send_remote(node, req("g_global", vec![]));
+            self.send_global(node, GlobalRequest::Global);
         }
         if self.is_seed_node(node) {
-            self.send_remote(node, req("g_slave", vec![]));
+            self.send_global(node, GlobalRequest::Slave { db: None });
         }
     }
 
@@ -520,10 +526,15 @@ impl NodeCore {
         tracing::info!(%master, "using master");
         self.dir.master = Some(master.to_owned());
         let db = self.dir.local.to_value();
-        self.send_remote(master, req("g_slave", vec![db]));
+        self.send_global(master, GlobalRequest::Slave { db: Some(db) });
         let families: BTreeSet<String> = self.dir.watches.values().cloned().collect();
         for family in families {
-            self.send_remote(master, req("g_mon1", vec![Value::from(family)]));
+            self.send_global(
+                master,
+                GlobalRequest::Watch {
+                    family: family.to_owned(),
+                },
+            );
         }
         let ids: Vec<u64> = self.dir.queries.keys().copied().collect();
         for id in ids {
@@ -531,27 +542,24 @@ impl NodeCore {
         }
         let finds: Vec<String> = self.dir.finds.iter().cloned().collect();
         for node in finds {
-            self.send_remote(master, req("g_find", vec![Value::from(node)]));
+            self.send_global(master, GlobalRequest::Find { node: node.clone() });
         }
     }
 
     fn send_query(&mut self, master: &str, id: u64) {
         if let Some((kind, family)) = self.dir.queries.get(&id).cloned() {
-            let packet = req(
-                kind.request(),
-                vec![Value::from(family), Value::from(id.to_string())],
-            );
-            self.send_remote(master, packet);
+            let id = Value::from(id.to_string());
+            self.send_global(master, GlobalRequest::Query { kind, family, id });
         }
     }
 
-    /// A `g_...` request from `from`.
-    pub(super) fn handle_global_request(&mut self, from: &str, tag: &str, args: Vec<Value>) {
-        match tag {
-            "g_slave" => {
+    /// A request of the global protocol from `from`.
+    pub(super) fn handle_global_request(&mut self, from: &str, request: GlobalRequest) {
+        match request {
+            GlobalRequest::Slave { db } => {
                 self.become_global(self.now);
-                if let Some(db) = args.first() {
-                    let db = Db::from_value(db);
+                if let Some(db) = db {
+                    let db = Db::from_value(&db);
                     if !self.db_within_limit(from, db.bytes()) {
                         return;
                     }
@@ -562,7 +570,7 @@ impl NodeCore {
                     self.replace_source(from, db);
                 }
             }
-            "g_global" => {
+            GlobalRequest::Global => {
                 self.dir.globals.insert(from.to_owned());
                 // A global node is nobody's slave (a seed may have been ours before it
                 // started its own global service): its entries are its own from now on,
@@ -570,21 +578,19 @@ impl NodeCore {
                 self.dir.slaves.remove(from);
                 if self.dir.global {
                     let db = self.dir.own_and_slaves().to_value();
-                    self.send_remote(from, req("g_set", vec![db]));
+                    self.send_global(from, GlobalRequest::SetDb { db });
                 } else if self.dir.master.is_none() {
                     self.set_master(from);
                 }
             }
-            "g_set" if self.dir.global => {
-                let db = Db::from_value(args.first().unwrap_or(&Value::Null));
+            GlobalRequest::SetDb { db } if self.dir.global => {
+                let db = Db::from_value(&db);
                 if self.db_within_limit(from, db.bytes()) {
                     self.replace_source(from, db);
                 }
             }
-            "g_upd" if self.dir.global => {
-                let family = text(args.first());
-                let set = family_from_value(args.get(1).unwrap_or(&Value::Null));
-                let del = keys_from_value(args.get(2).unwrap_or(&Value::Null));
+            GlobalRequest::UpdateDb { family, set, del } if self.dir.global => {
+                let (set, del) = (set.unwrap_or_default(), del.unwrap_or_default());
                 let current = self.dir.sources.get(from);
                 let bytes =
                     bytes_after_update(current.unwrap_or(&Db::default()), &family, &set, &del);
@@ -596,49 +602,32 @@ impl NodeCore {
                     self.broadcast_to_globals(&family, &set, &del);
                 }
             }
-            "g_find" => {
-                let node = text(args.first());
-                let found = if node == self.node_id() {
+            GlobalRequest::Find { node } => {
+                let addresses = if node == self.node_id() {
                     Some(self.cfg.binds.clone())
                 } else {
                     self.directory_lookup(&node).filter(|a| !a.is_empty())
                 };
-                let binds = found.map_or(Value::Null, |a| {
-                    Value::Array(a.into_iter().map(Value::from).collect())
-                });
-                self.send_remote(from, req("g_found", vec![Value::from(node), binds]));
+                self.send_global(from, GlobalRequest::Found { node, addresses });
             }
-            "g_found" => {
-                let node = text(args.first());
+            GlobalRequest::Found { node, addresses } => {
                 self.dir.finds.remove(&node);
-                let addrs = keys_from_value(args.get(1).unwrap_or(&Value::Null));
-                self.addresses_found(&node, addrs);
+                self.addresses_found(&node, addresses.unwrap_or_default());
             }
-            "g_db_family" | "g_db_keys" | "g_db_values" => {
-                let kind = match tag {
-                    "g_db_family" => DbQuery::Family,
-                    "g_db_keys" => DbQuery::Keys,
-                    _ => DbQuery::Values,
-                };
-                let family = text(args.first());
-                let id = args.get(1).cloned().unwrap_or(Value::Null);
+            GlobalRequest::Query { kind, family, id } => {
                 let result = self.dir.query_result(self.dir.merged.family(&family), kind);
-                self.send_remote(from, req("g_reply", vec![id, result]));
+                self.send_global(from, GlobalRequest::Reply { id, result });
             }
-            "g_reply" => {
-                let id = args.first().and_then(Value::as_i64).unwrap_or(-1);
-                if let Ok(id) = u64::try_from(id) {
-                    if self.dir.queries.remove(&id).is_some() {
-                        let result = args.get(1).cloned().unwrap_or(Value::Null);
-                        self.events.push_back(Event::DbReply {
-                            id: RequestId(id),
-                            result,
-                        });
-                    }
+            GlobalRequest::Reply { id, result } => {
+                let id = id.as_i64().and_then(|id| u64::try_from(id).ok());
+                if let Some(id) = id.filter(|id| self.dir.queries.remove(id).is_some()) {
+                    self.events.push_back(Event::DbReply {
+                        id: RequestId(id),
+                        result,
+                    });
                 }
             }
-            "g_mon1" => {
-                let family = text(args.first());
+            GlobalRequest::Watch { family } => {
                 let watchers = self.dir.remote_watchers.get(&family);
                 if !watchers.is_some_and(|w| w.contains(from)) {
                     if !self.watch_within_limit(from) {
@@ -656,38 +645,35 @@ impl NodeCore {
                     .or_default()
                     .insert(from.to_owned());
                 // Like the original: an unknown family is sent as null.
-                let fam = self
-                    .dir
-                    .merged
-                    .family(&family)
-                    .map_or(Value::Null, family_to_value);
-                self.send_remote(from, req("g_chg1", vec![Value::from(family), fam]));
+                let entries = self.dir.merged.family(&family).cloned();
+                self.send_global(from, GlobalRequest::FamilyIs { family, entries });
             }
-            "g_mon0" => {
-                let family = text(args.first());
-                self.dir.remove_remote_watch(&family, from);
+            GlobalRequest::Unwatch { family } => self.dir.remove_remote_watch(&family, from),
+            GlobalRequest::FamilyIs { .. } | GlobalRequest::FamilyChanged { .. }
+                if self.dir.master.as_deref() != Some(from) =>
+            {
+                tracing::debug!(%from, "database change from a node that is not our master ignored");
             }
-            "g_chg1" | "g_chg2" if self.dir.master.as_deref() != Some(from) => {
-                tracing::debug!(%from, %tag, "database change from a node that is not our master ignored");
+            GlobalRequest::FamilyIs { family, entries } => {
+                self.cache_changed(&family, entries.unwrap_or_default());
             }
-            "g_chg1" => {
-                let family = text(args.first());
-                let fam = family_from_value(args.get(1).unwrap_or(&Value::Null));
-                self.cache_changed(&family, fam);
-            }
-            "g_chg2" => {
-                let family = text(args.first());
+            GlobalRequest::FamilyChanged { family, set, del } => {
                 let mut fam = self.dir.cache.get(&family).cloned().unwrap_or_default();
-                for (k, v) in family_from_value(args.get(1).unwrap_or(&Value::Null)) {
-                    fam.insert(k, v);
-                }
-                for k in keys_from_value(args.get(2).unwrap_or(&Value::Null)) {
+                fam.extend(set);
+                for k in del {
                     fam.remove(&k);
                 }
                 self.cache_changed(&family, fam);
             }
-            _ => tracing::debug!(%from, %tag, "global request ignored"),
+            GlobalRequest::SetDb { .. } | GlobalRequest::UpdateDb { .. } => {
+                tracing::debug!(%from, "database update for a global node ignored: not global");
+            }
         }
+    }
+
+    /// Sends a request of the global protocol to `node`.
+    pub(super) fn send_global(&mut self, node: &str, request: GlobalRequest) {
+        self.send_remote(node, Request::Global(request).into_packet());
     }
 
     /// Slave role: the master told us the new contents of a watched family.
@@ -785,18 +771,14 @@ impl NodeCore {
                 .chain(&diff.changed)
                 .filter_map(|k| Some((k.clone(), merged?.get(k)?.clone())))
                 .collect();
-            let del = Value::Array(
-                diff.deleted
-                    .iter()
-                    .map(|k| Value::from(k.as_str()))
-                    .collect(),
-            );
+            let change = GlobalRequest::FamilyChanged {
+                family: family.to_owned(),
+                set,
+                del: diff.deleted.clone(),
+            };
+            let packet = Request::Global(change).into_packet();
             for node in watchers {
-                let packet = req(
-                    "g_chg2",
-                    vec![Value::from(family), family_to_value(&set), del.clone()],
-                );
-                self.send_remote(&node, packet);
+                self.send_remote(&node, packet.clone());
             }
         }
         let ids = self.dir.watches_of(family);
@@ -823,15 +805,17 @@ impl NodeCore {
     /// Global role: forwards an update to every other global node.
     fn broadcast_to_globals(&mut self, family: &str, set: &Family, del: &[String]) {
         let globals = self.up_globals();
+        if globals.is_empty() {
+            return;
+        }
+        let update = GlobalRequest::UpdateDb {
+            family: family.to_owned(),
+            set: Some(set.clone()),
+            del: Some(del.to_vec()),
+        };
+        let packet = Request::Global(update).into_packet();
         for g in globals {
-            let del = Value::Array(del.iter().map(|k| Value::from(k.as_str())).collect());
-            self.send_remote(
-                &g,
-                req(
-                    "g_upd",
-                    vec![Value::from(family), family_to_value(set), del],
-                ),
-            );
+            self.send_remote(&g, packet.clone());
         }
     }
 }

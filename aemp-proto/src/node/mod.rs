@@ -44,11 +44,13 @@ use hashbrown::HashMap;
 use std::time::Instant;
 
 pub use config::NodeConfig;
+pub(crate) use db::{family_from_value, family_to_value, key_string};
 pub use ids::{port_id, split_port_id};
 pub use limits::Limits;
 pub use output::{ConnId, DbChange, Event, MonitorId, RequestId, TransportOutput, WatchId};
 pub use rng::Rng;
 
+use crate::protocol::{Request, RequestKind};
 use crate::Value;
 use directory::Directory;
 use links::{Link, Peer, Seed};
@@ -96,11 +98,12 @@ impl DbQuery {
     /// assert_eq!(DbQuery::Family.request(), "g_db_family");
     /// ```
     pub fn request(self) -> &'static str {
-        match self {
-            DbQuery::Family => "g_db_family",
-            DbQuery::Keys => "g_db_keys",
-            DbQuery::Values => "g_db_values",
-        }
+        let kind = match self {
+            DbQuery::Family => RequestKind::QueryFamily,
+            DbQuery::Keys => RequestKind::QueryKeys,
+            DbQuery::Values => RequestKind::QueryValues,
+        };
+        kind.tag()
     }
 }
 
@@ -508,13 +511,12 @@ impl NodeCore {
     /// ```
     pub fn spawn(&mut self, node: &str, func: &str, args: Vec<Value>, now: Instant) -> String {
         let name = self.spawn_port_name();
-        let mut packet = Vec::with_capacity(args.len() + 4);
-        packet.push(Value::from(""));
-        packet.push(Value::from("AnyEvent::MP::_spawn"));
-        packet.push(Value::from(name.as_str()));
-        packet.push(Value::from(func));
-        packet.extend(args);
-        self.send_packet(node, packet, now);
+        let spawn = Request::Spawn {
+            port: name.clone(),
+            func: func.to_owned(),
+            args,
+        };
+        self.send_packet(node, spawn.into_packet(), now);
         port_id(node, &name)
     }
 

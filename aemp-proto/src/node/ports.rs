@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::{port_id, split_port_id, Event, MonitorAction, MonitorId, NodeCore};
+use crate::protocol::Request;
 use crate::Value;
 
 /// What the core remembers about one local port.
@@ -129,10 +130,12 @@ impl NodeCore {
             let name = name.to_owned();
             self.kill_local(&name, reason);
         } else {
-            let mut packet = vec![Value::from(""), Value::from("kil1"), Value::from(name)];
-            packet.extend(reason);
+            let kill = Request::Kill {
+                port: name.to_owned(),
+                reason,
+            };
             let node = node.to_owned();
-            self.send_remote(&node, packet);
+            self.send_remote(&node, kill.into_packet());
         }
     }
 
@@ -152,16 +155,14 @@ impl NodeCore {
                 self.db_del(family, &[port_id(&me, &name)], self.now);
             }
             for node in &port.watchers {
-                let mut packet = vec![
-                    Value::from(""),
-                    Value::from("kil0"),
-                    Value::from(name.as_str()),
-                ];
-                packet.extend(reason.iter().cloned());
+                let died = Request::PortDied {
+                    port: name.clone(),
+                    reason: reason.clone(),
+                };
                 if let Some(peer) = self.peers.get_mut(node) {
                     peer.watching.remove(&name);
                 }
-                self.send_remote(node, packet);
+                self.send_remote(node, died.into_packet());
             }
             for id in port.monitors {
                 if let Some(link) = self.fire_monitor(id, &reason) {
@@ -219,10 +220,7 @@ impl NodeCore {
             // A node port (empty name) is watched through the connection alone: like the
             // original, send no `mon1` for it; it fires when the connection is lost.
             if ids.len() == 1 && !name.is_empty() {
-                self.send_remote(
-                    &node,
-                    vec![Value::from(""), Value::from("mon1"), Value::from(name)],
-                );
+                self.send_remote(&node, Request::Monitor { port: name }.into_packet());
             }
         }
         id
@@ -263,10 +261,7 @@ impl NodeCore {
         if ids.is_empty() {
             peer.monitored.remove(&m.port);
             if peer.up.is_some() && !m.port.is_empty() {
-                self.send_remote(
-                    &m.node,
-                    vec![Value::from(""), Value::from("mon0"), Value::from(m.port)],
-                );
+                self.send_remote(&m.node, Request::Unmonitor { port: m.port }.into_packet());
             }
             self.forget_idle_peer(&m.node);
         }
@@ -360,9 +355,11 @@ impl NodeCore {
                     .insert(port.to_owned());
             }
             None => {
-                let mut packet = vec![Value::from(""), Value::from("kil0"), Value::from(port)];
-                packet.extend(no_such_port(&port_id(self.node_id(), port)));
-                self.send_remote(node, packet);
+                let died = Request::PortDied {
+                    port: port.to_owned(),
+                    reason: no_such_port(&port_id(self.node_id(), port)),
+                };
+                self.send_remote(node, died.into_packet());
             }
         }
     }

@@ -1,48 +1,12 @@
 //! Packets that arrive from other nodes, and the node-port requests among them.
 
 use super::logs::{throttled, Topic};
-use super::{split_port_id, Event, NodeCore};
+use super::{key_string, split_port_id, Event, NodeCore};
+use crate::protocol::Request;
 use crate::Value;
-
-/// The node-port requests this node understands (for `can`).
-const KNOWN_REQUESTS: &[&str] = &[
-    "",
-    "mon0",
-    "mon1",
-    "kil0",
-    "kil1",
-    "snd",
-    "can",
-    "time",
-    "devnull",
-    "eval",
-    "g_slave",
-    "g_global",
-    "g_set",
-    "g_upd",
-    "g_find",
-    "g_found",
-    "g_db_family",
-    "g_db_keys",
-    "g_db_values",
-    "g_reply",
-    "g_mon1",
-    "g_mon0",
-    "g_chg1",
-    "g_chg2",
-];
 
 /// The only `eval` expression a Rust node answers (for the original's `aemp trace`).
 const TRACE_EVAL: &str = "AnyEvent::MP::Kernel::up_nodes";
-
-/// The packet's string at `i`, or the empty string.
-fn text(args: &[Value], i: usize) -> String {
-    match args.get(i) {
-        Some(Value::Str(s)) => s.to_string(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
 
 impl NodeCore {
     /// A data-phase packet from `node`: a port message or a node-port request.
@@ -63,43 +27,33 @@ impl NodeCore {
     }
 
     /// A request to the node port (`["", tag, args...]` without the empty port name).
-    pub(super) fn handle_node_request(&mut self, from: &str, mut req: Vec<Value>) {
-        if req.is_empty() {
-            return;
-        }
-        let tag = text(&req, 0);
-        let args = req.split_off(1);
-        match tag.as_str() {
-            "" | "devnull" => {}
-            "mon1" => self.remote_monitor(from, &text(&args, 0)),
-            "mon0" => self.remote_unmonitor(from, &text(&args, 0)),
-            "kil0" => {
-                let port = text(&args, 0);
-                self.remote_port_died(from, &port, args.into_iter().skip(1).collect());
+    pub(super) fn handle_node_request(&mut self, from: &str, req: Vec<Value>) {
+        let request = match Request::parse(req) {
+            Ok(request) => request,
+            Err(e) => {
+                throttled!(self, Topic::Refusal, warn, %from, error = %e, "request ignored");
+                return;
             }
-            "kil1" => {
-                let port = text(&args, 0);
-                self.kill_local(&port, args.into_iter().skip(1).collect());
+        };
+        match request {
+            Request::Devnull => {}
+            Request::Monitor { port } => self.remote_monitor(from, &port),
+            Request::Unmonitor { port } => self.remote_unmonitor(from, &port),
+            Request::PortDied { port, reason } => self.remote_port_died(from, &port, reason),
+            Request::Kill { port, reason } => self.kill_local(&port, reason),
+            Request::Send { port, msg } => self.snd(&port, msg, self.now),
+            Request::Can { request, reply } => {
+                let known = Request::understood(&request);
+                self.reply(reply, vec![Value::from(if known { "1" } else { "" })]);
             }
-            "snd" => {
-                let mut args = args.into_iter();
-                if let Some(target) = args.next() {
-                    self.snd(&text(&[target], 0), args.collect(), self.now);
-                }
-            }
-            "can" => {
-                let known = KNOWN_REQUESTS.contains(&text(&args, 0).as_str());
-                let answer = Value::from(if known { "1" } else { "" });
-                self.reply(args.into_iter().skip(1).collect(), vec![answer]);
-            }
-            "time" => {
+            Request::Time { reply } => {
                 let now = Value::Float(self.unix_time());
-                self.reply(args, vec![now]);
+                self.reply(reply, vec![now]);
             }
-            "eval" => self.handle_eval(from, args),
-            "AnyEvent::MP::_spawn" => self.handle_spawn(from, args),
-            _ if tag.starts_with("g_") => self.handle_global_request(from, &tag, args),
-            _ => self.handle_function_call(from, tag, args),
+            Request::Eval { code, reply } => self.handle_eval(from, &code, reply),
+            Request::Spawn { port, func, args } => self.handle_spawn(from, port, func, args),
+            Request::Global(request) => self.handle_global_request(from, request),
+            Request::Call { func, args } => self.handle_function_call(from, func, args),
         }
     }
 
@@ -111,19 +65,15 @@ impl NodeCore {
         };
         let mut msg: Vec<Value> = reply.collect();
         msg.extend(values);
-        self.snd(&text(&[target], 0), msg, self.now);
+        let target = key_string(&target).unwrap_or_default();
+        self.snd(&target, msg, self.now);
     }
 
-    fn handle_eval(&mut self, from: &str, mut args: Vec<Value>) {
+    fn handle_eval(&mut self, from: &str, code: &str, reply: Vec<Value>) {
         if self.cfg.secure {
             throttled!(self, Topic::Refusal, warn, %from, "eval refused: secure mode");
             return;
         }
-        if args.is_empty() {
-            return;
-        }
-        let code = text(&args, 0);
-        let reply = args.split_off(1);
         if code == TRACE_EVAL {
             let mut answer = vec![Value::from("")];
             answer.extend(self.up_nodes().into_iter().map(Value::from));
@@ -137,13 +87,11 @@ impl NodeCore {
         }
     }
 
-    fn handle_spawn(&mut self, from: &str, args: Vec<Value>) {
+    fn handle_spawn(&mut self, from: &str, port: String, func: String, args: Vec<Value>) {
         if self.cfg.secure {
             throttled!(self, Topic::Refusal, warn, %from, "spawn refused: secure mode");
             return;
         }
-        let port = text(&args, 0);
-        let func = text(&args, 1);
         if port.is_empty() || split_port_id(&port).0 != port {
             throttled!(self, Topic::Refusal, warn, %from, %port, "spawn with an invalid port name ignored");
             return;
@@ -152,11 +100,7 @@ impl NodeCore {
             throttled!(self, Topic::Refusal, warn, %from, %port, "spawn of an existing port ignored");
             return;
         }
-        self.events.push_back(Event::Spawn {
-            port,
-            func,
-            args: args.into_iter().skip(2).collect(),
-        });
+        self.events.push_back(Event::Spawn { port, func, args });
     }
 
     fn handle_function_call(&mut self, from: &str, func: String, args: Vec<Value>) {

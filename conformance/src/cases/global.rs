@@ -4,6 +4,8 @@
 //! then `["", "g_upd", family, {set}]` / `["", "g_upd", family, null, [deleted]]`. The
 //! binds are never connected to (`127.0.0.1:1`): the target only needs them for lookups.
 
+use aemp_proto::node::DbQuery;
+use aemp_proto::protocol::{GlobalRequest, Request, RequestKind};
 use aemp_proto::Value;
 
 use super::{Case, Group};
@@ -33,31 +35,65 @@ pub(crate) fn cases() -> Vec<Case> {
     ]
 }
 
+/// Sends a request of the global protocol.
+fn send(peer: &mut Peer, request: GlobalRequest) -> CaseResult {
+    peer.send(Request::Global(request).into_packet())
+}
+
 /// `["", "g_slave", {"'l": {us: [FAKE_BIND]}, families...}]`.
 fn register(peer: &mut Peer, families: Vec<(&str, Value)>) -> CaseResult {
     let mut db = vec![("'l", map([(peer.node_id(), packet![FAKE_BIND].into())]))];
     db.extend(families);
-    peer.send(packet!["", "g_slave", map(db)])
+    send(peer, GlobalRequest::Slave { db: Some(map(db)) })
 }
 
 /// `["", "g_upd", family, {set}]`.
 fn set(peer: &mut Peer, family: &str, entries: Vec<(&str, Value)>) -> CaseResult {
-    peer.send(packet!["", "g_upd", family, map(entries)])
+    let set = entries
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let family = family.to_owned();
+    send(
+        peer,
+        GlobalRequest::UpdateDb {
+            family,
+            set: Some(set),
+            del: None,
+        },
+    )
 }
 
 /// `["", "g_upd", family, null, [keys]]`.
 fn delete(peer: &mut Peer, family: &str, keys: &[&str]) -> CaseResult {
-    let keys: Vec<Value> = keys.iter().map(|k| Value::from(*k)).collect();
-    peer.send(packet!["", "g_upd", family, Value::Null, keys])
+    let del = keys.iter().map(|k| k.to_string()).collect();
+    let family = family.to_owned();
+    send(
+        peer,
+        GlobalRequest::UpdateDb {
+            family,
+            set: None,
+            del: Some(del),
+        },
+    )
 }
 
-/// `["", request, family, id]` answered by `["", "g_reply", id, result]`; returns result.
-fn query(peer: &mut Peer, request: &str, family: &str) -> Result<Value, Failure> {
+/// `["", "g_db_...", family, id]` answered by `["", "g_reply", id, result]`; returns
+/// result.
+fn query(peer: &mut Peer, kind: DbQuery, family: &str) -> Result<Value, Failure> {
     let (id, _) = peer.new_port();
-    peer.send(packet!["", request, family, id.as_str()])?;
+    let (family, request) = (family.to_owned(), kind.request());
+    send(
+        peer,
+        GlobalRequest::Query {
+            kind,
+            family,
+            id: id.as_str().into(),
+        },
+    )?;
     let what = format!("[\"\",\"g_reply\",\"{id}\",<result>] answering {request}");
     let reply = peer.expect(&what, WAIT, |p| {
-        is_request(p, "g_reply") && str_at(p, 2) == Some(id.as_str())
+        is_request(p, RequestKind::Reply.tag()) && str_at(p, 2) == Some(id.as_str())
     })?;
     match <[Value; 4]>::try_from(reply.clone()) {
         Ok([_, _, _, result]) => Ok(result),
@@ -68,10 +104,15 @@ fn query(peer: &mut Peer, request: &str, family: &str) -> Result<Value, Failure>
 /// `["", "g_find", node]` answered by `["", "g_found", node, binds-or-null]`; returns the
 /// binds.
 fn find(peer: &mut Peer, node: &str) -> Result<Value, Failure> {
-    peer.send(packet!["", "g_find", node])?;
+    send(
+        peer,
+        GlobalRequest::Find {
+            node: node.to_owned(),
+        },
+    )?;
     let what = format!("[\"\",\"g_found\",\"{node}\",<binds or null>]");
     let reply = peer.expect(&what, WAIT, |p| {
-        is_request(p, "g_found") && str_at(p, 2) == Some(node)
+        is_request(p, RequestKind::Found.tag()) && str_at(p, 2) == Some(node)
     })?;
     match <[Value; 4]>::try_from(reply.clone()) {
         Ok([_, _, _, binds]) => Ok(binds),
@@ -82,10 +123,15 @@ fn find(peer: &mut Peer, node: &str) -> Result<Value, Failure> {
 /// `["", "g_mon1", family]`, answered by `["", "g_chg1", family, {contents}]`; returns
 /// the contents.
 fn watch(peer: &mut Peer, family: &str) -> Result<Value, Failure> {
-    peer.send(packet!["", "g_mon1", family])?;
+    send(
+        peer,
+        GlobalRequest::Watch {
+            family: family.to_owned(),
+        },
+    )?;
     let what = format!("[\"\",\"g_chg1\",\"{family}\",<contents>]");
     let reply = peer.expect(&what, WAIT, |p| {
-        is_request(p, "g_chg1") && str_at(p, 2) == Some(family)
+        is_request(p, RequestKind::FamilyIs.tag()) && str_at(p, 2) == Some(family)
     })?;
     match <[Value; 4]>::try_from(reply.clone()) {
         Ok([_, _, _, contents]) => Ok(contents),
@@ -97,7 +143,7 @@ fn watch(peer: &mut Peer, family: &str) -> Result<Value, Failure> {
 fn change(peer: &mut Peer, family: &str) -> Result<(Value, Vec<Value>), Failure> {
     let what = format!("[\"\",\"g_chg2\",\"{family}\",{{set}},[deleted]]");
     let reply = peer.expect(&what, WAIT, |p| {
-        is_request(p, "g_chg2") && str_at(p, 2) == Some(family)
+        is_request(p, RequestKind::FamilyChanged.tag()) && str_at(p, 2) == Some(family)
     })?;
     match <[Value; 5]>::try_from(reply.clone()) {
         Ok([_, _, _, set, Value::Array(deleted)]) => Ok((set, deleted)),
@@ -112,7 +158,7 @@ fn registered_with(ctx: &Ctx, entries: Vec<(&str, Value)>) -> Result<(Peer, Stri
     let family = ctx.unique("fam");
     register(&mut peer, Vec::new())?;
     set(&mut peer, &family, entries)?;
-    query(&mut peer, "g_db_keys", &family)?;
+    query(&mut peer, DbQuery::Keys, &family)?;
     Ok((peer, family))
 }
 
@@ -125,7 +171,9 @@ fn expect_value(what: &str, expected: &Value, got: &Value) -> CaseResult {
 /// A global node announces itself to every node that connects: `["", "g_global"]`.
 fn announce(ctx: &Ctx) -> CaseResult {
     let mut peer = Peer::fresh(ctx)?;
-    let got = peer.expect("[\"\",\"g_global\"]", WAIT, |p| is_request(p, "g_global"))?;
+    let got = peer.expect("[\"\",\"g_global\"]", WAIT, |p| {
+        is_request(p, RequestKind::Global.tag())
+    })?;
     let expected = packet!["", "g_global"];
     ensure(same_packet(&expected, &got), show(&expected), || show(&got))
 }
@@ -168,14 +216,14 @@ fn sample_entries() -> Vec<(&'static str, Value)> {
 /// `g_db_family` returns the family as a map.
 fn db_family(ctx: &Ctx) -> CaseResult {
     let (mut peer, family) = registered_with(ctx, sample_entries())?;
-    let got = query(&mut peer, "g_db_family", &family)?;
+    let got = query(&mut peer, DbQuery::Family, &family)?;
     expect_value("the family", &map(sample_entries()), &got)
 }
 
 /// `g_db_keys` returns the family's keys (in any order).
 fn db_keys(ctx: &Ctx) -> CaseResult {
     let (mut peer, family) = registered_with(ctx, sample_entries())?;
-    let got = query(&mut peer, "g_db_keys", &family)?;
+    let got = query(&mut peer, DbQuery::Keys, &family)?;
     let expected = packet!["a", "b"];
     let ok = got.as_array().is_some_and(|g| same_unordered(&expected, g));
     ensure(
@@ -188,7 +236,7 @@ fn db_keys(ctx: &Ctx) -> CaseResult {
 /// `g_db_values` returns the family's values (in any order).
 fn db_values(ctx: &Ctx) -> CaseResult {
     let (mut peer, family) = registered_with(ctx, sample_entries())?;
-    let got = query(&mut peer, "g_db_values", &family)?;
+    let got = query(&mut peer, DbQuery::Values, &family)?;
     let expected: Vec<Value> = sample_entries().into_iter().map(|(_, v)| v).collect();
     let ok = got.as_array().is_some_and(|g| same_unordered(&expected, g));
     ensure(
@@ -238,7 +286,7 @@ fn mon_changes(ctx: &Ctx) -> CaseResult {
 fn second_peer(ctx: &Ctx) -> CaseResult {
     let (owner, family) = registered_with(ctx, sample_entries())?;
     let mut other = Peer::fresh(ctx)?;
-    let got = query(&mut other, "g_db_family", &family)?;
+    let got = query(&mut other, DbQuery::Family, &family)?;
     expect_value("the other peer's family", &map(sample_entries()), &got)?;
     let binds = find(&mut other, owner.node_id())?;
     expect_value("the other peer's binds", &packet![FAKE_BIND].into(), &binds)
@@ -255,7 +303,7 @@ fn disconnect_cleanup(ctx: &Ctx) -> CaseResult {
         vec![(family.as_str(), map([("x", Value::from("1"))]))],
     )?;
     set(&mut owner, &family, vec![("y", Value::from("2"))])?;
-    query(&mut owner, "g_db_keys", &family)?;
+    query(&mut owner, DbQuery::Keys, &family)?;
     let owner_id = owner.node_id().to_owned();
 
     let mut watcher = Peer::fresh(ctx)?;
@@ -282,7 +330,7 @@ fn disconnect_cleanup(ctx: &Ctx) -> CaseResult {
     expect_value("the disconnected peer's binds", &Value::Null, &binds)?;
     // The original answers a family that no longer exists with an empty map; null is
     // accepted too.
-    let rest = query(&mut watcher, "g_db_family", &family)?;
+    let rest = query(&mut watcher, DbQuery::Family, &family)?;
     ensure(
         rest.is_null() || rest.as_map().is_some_and(|m| m.is_empty()),
         "an empty family (an empty map)",

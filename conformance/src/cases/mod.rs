@@ -10,6 +10,7 @@ use crate::ctx::Ctx;
 use crate::outcome::{CaseResult, Failure};
 use crate::packet;
 use crate::values::{map, same_packet, show};
+use aemp_proto::protocol::Request;
 use aemp_proto::Value;
 
 pub mod global;
@@ -99,9 +100,11 @@ fn sample_message() -> Vec<Value> {
 /// unchanged, then asks for the time: both directions of the framing in use work.
 fn relay_round_trip(peer: &mut Peer) -> CaseResult {
     let (name, id) = peer.new_port();
-    let mut request = packet!["", "snd", id];
-    request.extend(sample_message());
-    peer.send(request)?;
+    let request = Request::Send {
+        port: id,
+        msg: sample_message(),
+    };
+    peer.send(request.into_packet())?;
     let mut expected = packet![name.as_str()];
     expected.extend(sample_message());
     let what = format!("{} relayed back", show(&expected));

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use aemp_proto::protocol::Request;
 use aemp_proto::{Framing, Value};
 
 use super::{Case, Group};
@@ -45,7 +46,8 @@ const CLOCK_SLACK: f64 = 300.0;
 fn time(ctx: &Ctx) -> CaseResult {
     let mut peer = Peer::fresh(ctx)?;
     let (name, id) = peer.new_port();
-    peer.send(packet!["", "time", id, "tag", "extra"])?;
+    let reply = packet![id, "tag", "extra"];
+    peer.send(Request::Time { reply }.into_packet())?;
     let what = format!("[\"{name}\",\"tag\",\"extra\",<seconds since the epoch>]");
     let reply = peer.reply(&name, &what)?;
     let now = unix_now();
@@ -69,7 +71,11 @@ fn time(ctx: &Ctx) -> CaseResult {
 fn can(ctx: &Ctx, tag: &str, answer: &str) -> CaseResult {
     let mut peer = Peer::fresh(ctx)?;
     let (name, id) = peer.new_port();
-    peer.send(packet!["", "can", tag, id, "can_reply"])?;
+    let request = Request::Can {
+        request: tag.to_owned(),
+        reply: packet![id, "can_reply"],
+    };
+    peer.send(request.into_packet())?;
     let expected = packet![name.as_str(), "can_reply", answer];
     let what = show(&expected);
     let reply = peer.reply(&name, &what)?;
@@ -89,7 +95,11 @@ fn can_unknown(ctx: &Ctx) -> CaseResult {
 fn snd_relay(ctx: &Ctx) -> CaseResult {
     let mut peer = Peer::fresh(ctx)?;
     let (name, id) = peer.new_port();
-    peer.send(packet!["", "snd", id, "relayed", 7])?;
+    let request = Request::Send {
+        port: id,
+        msg: packet!["relayed", 7],
+    };
+    peer.send(request.into_packet())?;
     let expected = packet![name.as_str(), "relayed", 7];
     let what = show(&expected);
     let reply = peer.reply(&name, &what)?;
@@ -102,7 +112,7 @@ fn mon1_missing_port(ctx: &Ctx) -> CaseResult {
     let target = ctx.target_id()?;
     let mut peer = Peer::fresh(ctx)?;
     let port = ctx.unique("nosuchport");
-    peer.send(packet!["", "mon1", port.as_str()])?;
+    peer.send(Request::Monitor { port: port.clone() }.into_packet())?;
     let expected = packet![
         "",
         "kil0",
@@ -161,7 +171,8 @@ fn kil1_missing_port(ctx: &Ctx) -> CaseResult {
 /// Stopping a monitor that was never started changes nothing.
 fn mon0_unmonitored(ctx: &Ctx) -> CaseResult {
     let mut peer = Peer::fresh(ctx)?;
-    peer.send(packet!["", "mon0", ctx.unique("nosuchport")])?;
+    let port = ctx.unique("nosuchport");
+    peer.send(Request::Unmonitor { port }.into_packet())?;
     still_works(&mut peer, None)
 }
 

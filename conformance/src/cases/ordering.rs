@@ -3,13 +3,13 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
+use aemp_proto::protocol::Request;
 use aemp_proto::{Framing, Value};
 
 use super::{Case, Group};
 use crate::client::{Peer, PeerSetup};
 use crate::ctx::Ctx;
 use crate::outcome::{CaseResult, Failure};
-use crate::packet;
 use crate::values::{show, str_at};
 
 /// How many messages each ordering case relays.
@@ -47,7 +47,14 @@ fn ordering(ctx: &Ctx, framing: Framing) -> CaseResult {
         let mut n = 0;
         while n < COUNT {
             let batch: Vec<Vec<Value>> = (n..(n + BATCH).min(COUNT))
-                .map(|i| packet!["", "snd", port.as_str(), i])
+                .map(|i| {
+                    let msg = vec![Value::from(i)];
+                    Request::Send {
+                        port: port.clone(),
+                        msg,
+                    }
+                    .into_packet()
+                })
                 .collect();
             let left = deadline.saturating_duration_since(Instant::now());
             writer
