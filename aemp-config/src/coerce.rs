@@ -14,6 +14,7 @@
 
 use serde_json::Value;
 
+pub use crate::service::to_services;
 use crate::ConfigError;
 
 /// A string value; a number is accepted and formatted as written.

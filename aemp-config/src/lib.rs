@@ -34,6 +34,7 @@ mod node_config;
 mod nodeid;
 mod rcfile;
 mod resolve;
+mod service;
 
 pub use bind::{Bind, BindHost, BindTransport};
 pub use cert::generate_cert;
@@ -49,6 +50,7 @@ pub use node_config::{configure, NodeConfig};
 pub use nodeid::{expand_nodeid, ExpandedNodeId};
 pub use rcfile::RcFile;
 pub use resolve::{parent_chain, resolve, EffectiveConfig, Overrides, Precedence};
+pub use service::Service;
 
 /// A JSON object with its keys in file order.
 ///

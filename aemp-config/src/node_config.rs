@@ -2,14 +2,16 @@
 
 use serde_json::Value;
 
-use crate::coerce::{to_bool, to_non_empty_list, to_seconds, to_string, to_string_list};
+use crate::coerce::{
+    to_bool, to_non_empty_list, to_seconds, to_services, to_string, to_string_list,
+};
 use crate::defaults::{
     DEFAULT_AUTH_ACCEPT, DEFAULT_AUTH_OFFER, DEFAULT_AUTOCORK, DEFAULT_BINDS,
     DEFAULT_CONNECT_INTERVAL, DEFAULT_MONITOR_TIMEOUT, DEFAULT_NODELAY, DEFAULT_SECURE,
 };
 use crate::{
     default_nodeid_template, expand_nodeid, resolve, Bind, ConfigError, EffectiveConfig, JsonMap,
-    Overrides, Precedence, RcFile,
+    Overrides, Precedence, RcFile, Service,
 };
 
 /// Everything a node needs from its configuration, typed and checked.
@@ -40,8 +42,8 @@ pub struct NodeConfig {
     pub seeds: Vec<String>,
     /// Listen addresses; empty means "do not listen".
     pub binds: Vec<Bind>,
-    /// Service initialisation function names to start.
-    pub services: Vec<String>,
+    /// The services to start, in order: function names with their arguments.
+    pub services: Vec<Service>,
     /// Seconds of silence after which a node is considered dead.
     pub monitor_timeout: f64,
     /// Seconds between connection attempts.
@@ -92,7 +94,7 @@ impl EffectiveConfig {
                 .iter()
                 .map(|b| b.parse())
                 .collect::<Result<_, _>>()?,
-            services: list_or(map, "services", &[])?,
+            services: optional(map, "services", to_services)?.unwrap_or_default(),
             monitor_timeout: seconds(map, "monitor_timeout", DEFAULT_MONITOR_TIMEOUT)?,
             connect_interval: seconds(map, "connect_interval", DEFAULT_CONNECT_INTERVAL)?,
             framing_format: optional(map, "framing_format", to_non_empty_list)?,
@@ -226,7 +228,7 @@ mod tests {
         assert_eq!(cfg.nodeid, "host");
         assert!(!cfg.nodeid_unique);
         assert_eq!(cfg.seeds, ["a:1", "b:2"]);
-        assert_eq!(cfg.services, ["My::Svc::"]);
+        assert_eq!(cfg.services, [Service::named("My::Svc::")]);
         assert_eq!(cfg.binds[0].to_string(), "*:4040");
         assert_eq!(cfg.monitor_timeout, 12.5);
         assert_eq!(cfg.connect_interval, 1.0);

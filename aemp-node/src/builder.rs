@@ -462,6 +462,7 @@ impl NodeBuilder {
             .clone()
             .unwrap_or_else(|| host.clone());
         let cfg = resolve(&rc, &profile, &self.overrides)?.node_config(&host, &unique_string())?;
+        let services = self.services.planned(&cfg.services)?;
         let tls = tls_provider(&cfg)?;
         let sockets = open_sockets(&cfg.binds, self.listeners, self.quic_sockets)?;
         let advertised = sockets.advertised.clone();
@@ -480,6 +481,7 @@ impl NodeBuilder {
                 nodelay: cfg.nodelay,
                 tls: tls.as_ref(),
                 monitor_timeout: core_cfg.monitor_timeout,
+                max_pending_handshakes: core_cfg.limits.max_pending_handshakes,
             },
         )?;
         core_cfg.schemes = transports.schemes().into_iter().map(String::from).collect();
@@ -516,8 +518,8 @@ impl NodeBuilder {
         rt.spawn(&format!("aemp {}", cfg.nodeid), Box::pin(driver.run()))
             .map_err(StartError::Runtime)?;
         tracing::info!(node = %cfg.nodeid, profile = %cfg.profile, binds = ?advertised, seeds = ?cfg.seeds, "node started");
-        for service in &cfg.services {
-            node.shared.services.call(&node, service, Vec::new());
+        for (name, args) in services {
+            node.shared.services.call(&node, &name, args);
         }
         Ok(node)
     }

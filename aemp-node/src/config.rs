@@ -188,17 +188,7 @@ pub(crate) fn core_config(
 /// `base` with the bounds the profile sets (keys named as the fields of [`Limits`]).
 fn rc_limits(cfg: &aemp_config::NodeConfig, base: Limits) -> Result<Limits, StartError> {
     let mut limits = base;
-    let fields: [(&str, &mut usize); 5] = [
-        ("max_queued_packets", &mut limits.max_queued_packets),
-        ("max_queued_bytes", &mut limits.max_queued_bytes),
-        ("queue_high_water", &mut limits.queue_high_water),
-        ("max_db_bytes_per_node", &mut limits.max_db_bytes_per_node),
-        (
-            "max_watched_families_per_node",
-            &mut limits.max_watched_families_per_node,
-        ),
-    ];
-    for (key, field) in fields {
+    for (key, field) in limits.named_mut() {
         if let Some(value) = cfg.raw.get(key).filter(|v| !v.is_null()) {
             *field = aemp_config::coerce::to_count(key, value)?;
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aemp_proto::Value;
 
 use crate::context::{panic_text, run_in_port};
-use crate::{Node, PortId};
+use crate::{Node, PortId, StartError};
 
 /// An init function: runs in the context of a freshly spawned port and installs its
 /// handlers.
@@ -33,6 +33,41 @@ impl Services {
                 "init function '{func}' is not registered on this node"
             )),
         });
+    }
+
+    /// The calls that start the configured services, checked before the node starts:
+    /// each must name a registered function, and its arguments must convert.
+    pub(crate) fn planned(
+        &self,
+        configured: &[aemp_config::Service],
+    ) -> Result<Vec<(String, Vec<Value>)>, StartError> {
+        configured
+            .iter()
+            .map(|service| {
+                if !self.functions.contains_key(&service.name) {
+                    let mut known: Vec<&str> = self.functions.keys().map(String::as_str).collect();
+                    known.sort_unstable();
+                    return Err(StartError::Setting {
+                        key: "services",
+                        reason: format!(
+                            "unknown service {:?} (this node has: {})",
+                            service.name,
+                            if known.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    });
+                }
+                let args =
+                    aemp_proto::to_values(&service.args).map_err(|e| StartError::Setting {
+                        key: "services",
+                        reason: format!("arguments of {:?}: {e}", service.name),
+                    })?;
+                Ok((service.name.clone(), args))
+            })
+            .collect()
     }
 
     /// Calls the named function; unknown names and panics are logged.

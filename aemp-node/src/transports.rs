@@ -18,6 +18,8 @@ pub(crate) struct Setup<'a> {
     pub(crate) nodelay: bool,
     pub(crate) tls: Option<&'a Arc<RustlsTls>>,
     pub(crate) monitor_timeout: Duration,
+    /// QUIC handshakes are bounded apart from the core's, which sees streams only.
+    pub(crate) max_pending_handshakes: usize,
 }
 
 /// TCP on the node's listeners, and QUIC on its UDP sockets; a node built without one of
@@ -34,7 +36,7 @@ pub(crate) fn start<R: Runtime>(rt: &R, setup: Setup<'_>) -> Result<Transports, 
         rt,
         setup.sockets.quic,
         setup.tls,
-        setup.monitor_timeout,
+        (setup.monitor_timeout, setup.max_pending_handshakes),
         &mut transports,
     )?;
     Ok(transports)
@@ -78,7 +80,7 @@ fn quic<R: Runtime>(
     rt: &R,
     sockets: Vec<UdpSocket>,
     tls: Option<&Arc<RustlsTls>>,
-    monitor_timeout: Duration,
+    (monitor_timeout, max_pending_handshakes): (Duration, usize),
     transports: &mut Transports,
 ) -> Result<(), StartError> {
     use aemp_transport_quic::{Quic, QuicOptions, QuicRuntime};
@@ -103,7 +105,10 @@ fn quic<R: Runtime>(
     let mut quic = Quic::new(
         runtime,
         tls.cloned(),
-        QuicOptions::for_monitor_timeout(monitor_timeout),
+        QuicOptions {
+            max_pending_handshakes,
+            ..QuicOptions::for_monitor_timeout(monitor_timeout)
+        },
     )
     .map_err(setting)?;
     for socket in sockets {
@@ -121,7 +126,7 @@ fn quic<R: Runtime>(
     _rt: &R,
     sockets: Vec<UdpSocket>,
     _tls: Option<&Arc<RustlsTls>>,
-    _monitor_timeout: Duration,
+    _settings: (Duration, usize),
     _transports: &mut Transports,
 ) -> Result<(), StartError> {
     left_out(&sockets, "a quic: bind needs QUIC", "quic")

@@ -152,6 +152,40 @@ fn start_errors_name_what_is_wrong() {
 }
 
 #[test]
+fn services_start_in_order_with_their_arguments() {
+    let (tx, rx) = channel();
+    let (tx1, tx2) = (tx.clone(), tx);
+    let n = builder("svc")
+        .binds(["127.0.0.1:0"])
+        .set(
+            "services",
+            serde_json::json!(["plain", ["with_args", 9, "x", {"k": [1]}]]),
+        )
+        .register_function("plain", move |_, args| tx1.send(("plain", args)).unwrap())
+        .register_function("with_args", move |_, args| {
+            tx2.send(("with_args", args)).unwrap()
+        })
+        .start()
+        .unwrap();
+    assert_eq!(next(&rx), ("plain", vec![]));
+    let (name, args) = next(&rx);
+    assert_eq!(name, "with_args");
+    assert_eq!(args[..2], [Value::Int(9), Value::from("x")]);
+    assert!(matches!(&args[2], Value::Map(m) if m.len() == 1));
+    stop(&[&n]);
+    let err = builder("svc2")
+        .binds(["127.0.0.1:0"])
+        .set("services", serde_json::json!([["nope", 1]]))
+        .register_function("plain", |_, _| {})
+        .start()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "setting services: unknown service \"nope\" (this node has: plain)"
+    );
+}
+
+#[test]
 fn listening_on_all_interfaces_advertises_loopback_first() {
     let n = builder("any").binds(["*"]).start().unwrap();
     stop(&[&n]);

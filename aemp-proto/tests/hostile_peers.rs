@@ -12,7 +12,7 @@ mod peer;
 use std::time::Duration;
 
 use aemp_proto::conn::Channel;
-use aemp_proto::node::{split_port_id, NodeConfig};
+use aemp_proto::node::{split_port_id, Event, NodeConfig};
 use aemp_proto::Value;
 use heap::Usage;
 use peer::{node_config, pkt, s, Harness};
@@ -187,8 +187,8 @@ fn a_greeting_line_without_end_is_refused_at_max_line() {
 
 #[test]
 fn idle_and_slowloris_connections_end_at_the_handshake_deadline() {
-    let mut h = harness(|_| {});
     let n = 500;
+    let mut h = harness(|cfg| cfg.limits.max_pending_handshakes = n);
     let ((), usage) = heap::measure(|| {
         let now = h.now;
         let conns: Vec<_> = (0..n).map(|_| h.core.accept(Channel::Plain, now)).collect();
@@ -209,6 +209,79 @@ fn idle_and_slowloris_connections_end_at_the_handshake_deadline() {
     assert_eq!(h.core.stats().links, 0, "every one closed at the deadline");
     eprintln!("slowloris: {} bytes per connection", usage.peak / n);
     report("500 idle and slowloris connections", usage, n * 8 * KIB);
+    answers_a_fresh_peer(&mut h);
+}
+
+#[test]
+fn a_connection_flood_is_refused_beyond_max_pending_handshakes() {
+    let limit = 100;
+    let mut h = harness(|cfg| cfg.limits.max_pending_handshakes = limit);
+    let n = 5000;
+    let ((), usage) = heap::measure(|| {
+        for _ in 0..n {
+            let now = h.now;
+            h.core.accept(Channel::Plain, now);
+            h.run();
+        }
+    });
+    assert_eq!(h.core.stats().links, limit, "only the first {limit} wait");
+    report(
+        "5,000 connections at once (max_pending_handshakes 100)",
+        usage,
+        limit * 8 * KIB,
+    );
+    let deadline = h.core.config().conn.handshake_timeout;
+    h.advance(deadline + Duration::from_secs(1));
+    assert_eq!(
+        h.core.stats().links,
+        0,
+        "the waiting ones end at the deadline"
+    );
+    answers_a_fresh_peer(&mut h);
+}
+
+#[test]
+fn connections_beyond_max_connections_are_refused_until_one_ends() {
+    let mut h = harness(|cfg| cfg.limits.max_connections = 5);
+    let first: Vec<usize> = (0..5).map(|i| h.connect_peer(&format!("p{i}"))).collect();
+    assert!(first.iter().all(|p| h.peers[*p].is_open()));
+    let sixth = h.connect_peer("p5");
+    assert!(!h.peers[sixth].is_open(), "the sixth connection is refused");
+    assert_eq!(h.core.stats().links, 5);
+    h.drop_peer(first[0], "reset");
+    answers_a_fresh_peer(&mut h);
+}
+
+#[test]
+fn spawns_beyond_max_spawned_ports_per_node_are_refused() {
+    let mut h = harness(|cfg| cfg.limits.max_spawned_ports_per_node = 4);
+    let evil = h.connect_peer("evil");
+    let spawn = |i: usize| pkt(&["", "AnyEvent::MP::_spawn", &format!("sp{i}"), "init"]);
+    let spawned = |h: &mut Harness| {
+        h.take_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Spawn { port, .. } => Some(port),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    for i in 0..10 {
+        h.send(evil, spawn(i));
+    }
+    assert_eq!(spawned(&mut h), ["sp0", "sp1", "sp2", "sp3"]);
+    assert_eq!(h.core.port_count(), 4);
+    assert!(
+        h.peers[evil].is_open(),
+        "a refused spawn holds nothing: no disconnect"
+    );
+    // A spawned port that dies makes room for one more.
+    let now = h.now;
+    h.core.kil("target#sp0", vec![], now);
+    h.run();
+    h.send(evil, spawn(10));
+    h.send(evil, spawn(11));
+    assert_eq!(spawned(&mut h), ["sp10"]);
     answers_a_fresh_peer(&mut h);
 }
 

@@ -4,9 +4,9 @@
 use std::process::ExitCode;
 
 use aemp_config::{Overrides, Precedence};
-use aemp_node::Node;
+use aemp_node::{Node, StartError};
 
-use super::services::{self, SERVICES};
+use super::services;
 use crate::args::parse_arg;
 use crate::commands::secret;
 use crate::error::CliError;
@@ -53,25 +53,20 @@ fn ensure_secret(overrides: &Overrides) -> Result<(), CliError> {
 /// Runs the node until a termination signal, then shuts it down cleanly.
 pub(super) fn main(args: Vec<String>) -> Result<ExitCode, CliError> {
     let overrides = Overrides::from_configure_args(configure_pairs(args)?)?;
-    let mut cfg = aemp_config::configure(&overrides, &aemp_config::hostname(), "check")?;
+    let cfg = aemp_config::configure(&overrides, &aemp_config::hostname(), "check")?;
     if cfg.secret.is_none() && cfg.cert.is_none() {
         ensure_secret(&overrides)?;
-        cfg = aemp_config::configure(&overrides, &aemp_config::hostname(), "check")?;
-    }
-    if let Some(unknown) = cfg
-        .services
-        .iter()
-        .find(|s| !SERVICES.contains(&s.as_str()))
-    {
-        return Err(CliError::Usage(format!(
-            "run: unknown service {unknown:?} in 'services' (this binary has: {})",
-            SERVICES.join(", ")
-        )));
     }
     crate::logging::init();
     let node = services::register(Node::builder().overrides(overrides))
         .start()
-        .map_err(|e| CliError::Failed(format!("run: cannot start the node: {e}")))?;
+        .map_err(|e| match e {
+            // The original exits with a usage status for a service it cannot resolve.
+            StartError::Setting {
+                key: "services", ..
+            } => CliError::Usage(format!("run: {e}")),
+            e => CliError::Failed(format!("run: cannot start the node: {e}")),
+        })?;
     println!(
         "node {} running (global: {})",
         node.node_id(),

@@ -3,9 +3,6 @@
 use aemp_node::{Node, NodeBuilder};
 use aemp_proto::Value;
 
-/// Every service name `aemp run` knows.
-pub(super) const SERVICES: &[&str] = &["echo"];
-
 /// The database family the echo service registers its port in.
 const ECHO_FAMILY: &str = "aemp_echo";
 

@@ -34,6 +34,52 @@ pub struct Limits {
     /// Global role: the most database families one node may watch here (`g_mon1`); a
     /// watch beyond it closes the connection to that node. Default 65,536.
     pub max_watched_families_per_node: usize,
+    /// The most ports one remote node may have created here with `spawn` that are still
+    /// alive; a spawn beyond it is refused (the port is not created; a monitor on it
+    /// fires with `no_such_port`). Default 65,536.
+    pub max_spawned_ports_per_node: usize,
+    /// The most incoming connections still in their handshake (greeting, TLS,
+    /// authentication); a connection accepted beyond it is closed at once. Each is closed
+    /// when its handshake deadline passes. Default 256.
+    pub max_pending_handshakes: usize,
+    /// The most connections in all, incoming and outgoing, in any state: an incoming
+    /// connection beyond it is closed at once, and connection attempts wait (until
+    /// `monitor_timeout` gives them up). With the per-connection bounds this bounds
+    /// what all peers together can make the node hold. Default 8,192.
+    pub max_connections: usize,
+}
+
+impl Limits {
+    /// Every bound with the name it has in the rc file (and in SECURITY.md).
+    ///
+    /// ```
+    /// use aemp_proto::node::Limits;
+    /// let mut limits = Limits::default();
+    /// for (name, value) in limits.named_mut() {
+    ///     if name == "max_connections" {
+    ///         *value = 100;
+    ///     }
+    /// }
+    /// assert_eq!(limits.max_connections, 100);
+    /// ```
+    pub fn named_mut(&mut self) -> [(&'static str, &mut usize); 8] {
+        [
+            ("max_queued_packets", &mut self.max_queued_packets),
+            ("max_queued_bytes", &mut self.max_queued_bytes),
+            ("queue_high_water", &mut self.queue_high_water),
+            ("max_db_bytes_per_node", &mut self.max_db_bytes_per_node),
+            (
+                "max_watched_families_per_node",
+                &mut self.max_watched_families_per_node,
+            ),
+            (
+                "max_spawned_ports_per_node",
+                &mut self.max_spawned_ports_per_node,
+            ),
+            ("max_pending_handshakes", &mut self.max_pending_handshakes),
+            ("max_connections", &mut self.max_connections),
+        ]
+    }
 }
 
 impl Default for Limits {
@@ -44,6 +90,9 @@ impl Default for Limits {
             queue_high_water: 4 << 20,
             max_db_bytes_per_node: 32 << 20,
             max_watched_families_per_node: 1 << 16,
+            max_spawned_ports_per_node: 1 << 16,
+            max_pending_handshakes: 256,
+            max_connections: 8192,
         }
     }
 }

@@ -32,6 +32,8 @@ pub(super) struct Link {
     pub(super) writable: bool,
     /// Since when the transport has taken no more bytes (the peer does not read).
     pub(super) blocked_since: Option<Instant>,
+    /// Accepted and not yet authenticated: counted in `pending_handshakes`.
+    pub(super) handshaking: bool,
 }
 
 /// What the core knows about one remote node.
@@ -139,11 +141,17 @@ impl NodeCore {
     pub fn accept(&mut self, channel: Channel, now: Instant) -> ConnId {
         self.advance(now);
         self.logs.counts.accepted += 1;
+        let refusal = self.incoming_refusal();
         let id = self.new_link(false, None);
         if let Some(link) = self.links.get_mut(&id) {
             link.conn.set_channel(channel);
+            link.handshaking = true;
+            self.pending_handshakes += 1;
         }
-        self.dirty.push(id);
+        match refusal {
+            Some(why) => self.refuse(id, ConnError::Local(why)),
+            None => self.dirty.push(id),
+        }
         id
     }
 
@@ -261,6 +269,7 @@ impl NodeCore {
                 peer_keeps_alive: false,
                 writable: true,
                 blocked_since: None,
+                handshaking: false,
             },
         );
         id
@@ -379,6 +388,10 @@ impl NodeCore {
         peer.up = Some(id);
         peer.connecting = None;
         let queue = peer.queue.take();
+        if let Some(link) = self.links.get_mut(&id).filter(|l| l.handshaking) {
+            link.handshaking = false;
+            self.pending_handshakes -= 1;
+        }
         let others: Vec<ConnId> = self
             .links
             .iter()
@@ -422,6 +435,9 @@ impl NodeCore {
         let Some(link) = self.links.remove(&id) else {
             return;
         };
+        if link.handshaking {
+            self.pending_handshakes -= 1;
+        }
         self.transports
             .push_back(TransportOutput::Close { conn: id });
         if let Some(seed) = link.seed {
@@ -865,7 +881,8 @@ impl NodeCore {
         self.connect_attempts();
         self.keep_global_links();
         for i in 0..self.seeds.len() {
-            if self.seeds[i].wanted() && self.seeds[i].next_try <= now {
+            if self.seeds[i].wanted() && self.seeds[i].next_try <= now && self.room_for_connection()
+            {
                 let addr = self.seeds[i].addr.clone();
                 self.seeds[i].conn = Some(self.open_link(&addr, Some(i)));
             }
@@ -895,7 +912,9 @@ impl NodeCore {
             }
         }
         for addr in attempts {
-            self.open_link(&addr, None);
+            if self.room_for_connection() {
+                self.open_link(&addr, None);
+            }
         }
         for node in lookups {
             self.start_lookup(&node);

@@ -174,6 +174,11 @@ pub struct NodeCore {
     dirty: Vec<ConnId>,
     dir: Directory,
     logs: LogThrottle,
+    /// Accepted connections not yet authenticated (see [`Limits::max_pending_handshakes`]).
+    pending_handshakes: usize,
+    /// Live ports each remote node created with `spawn` (see
+    /// [`Limits::max_spawned_ports_per_node`]).
+    spawned: HashMap<String, usize>,
 }
 
 impl NodeCore {
@@ -214,6 +219,8 @@ impl NodeCore {
             seeds,
             dirty: Vec::new(),
             logs: LogThrottle::new(now),
+            pending_handshakes: 0,
+            spawned: HashMap::new(),
         };
         if node.seed_is_own_bind() {
             node.become_global(now);

@@ -18,6 +18,8 @@ pub(super) struct LocalPort {
     pub(super) watchers: SmallVec<[String; 1]>,
     /// Database families where `db_reg` registered this port.
     pub(super) regs: SmallVec<[String; 1]>,
+    /// The remote node that created it with `spawn`.
+    pub(super) spawned_by: Option<String>,
 }
 
 /// One monitor: who is watched and what to do.
@@ -146,6 +148,9 @@ impl NodeCore {
             let Some(port) = self.ports.remove(name.as_str()) else {
                 continue;
             };
+            if let Some(node) = &port.spawned_by {
+                self.forget_spawned(node);
+            }
             let me = self.node_id().to_owned();
             if !reason.is_empty() && port.monitors.is_empty() && port.watchers.is_empty() {
                 let shown = Value::Array(reason.clone());

@@ -96,10 +96,14 @@ impl NodeCore {
             throttled!(self, Topic::Refusal, warn, %from, %port, "spawn with an invalid port name ignored");
             return;
         }
+        if !self.spawn_within_limit(from) {
+            return;
+        }
         if !self.create_named_port(&port) {
             throttled!(self, Topic::Refusal, warn, %from, %port, "spawn of an existing port ignored");
             return;
         }
+        self.note_spawned(from, &port);
         self.events.push_back(Event::Spawn { port, func, args });
     }
 

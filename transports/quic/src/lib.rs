@@ -55,11 +55,13 @@ mod stream;
 mod tokio_handle;
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aemp_proto::tls::rustls::RustlsTls;
 use aemp_transport::{resolve, BoxFuture, Channel, Opened, Transport};
@@ -82,6 +84,7 @@ const BINDING_LABEL: &[u8] = b"EXPORTER-aemp-channel-binding";
 /// let o = aemp_transport_quic::QuicOptions::for_monitor_timeout(std::time::Duration::from_secs(30));
 /// assert_eq!(o.idle_timeout.as_secs(), 30);
 /// assert_eq!(o.keep_alive.as_secs(), 10);
+/// assert_eq!(o.max_pending_handshakes, 256);
 /// ```
 #[derive(Clone, Debug)]
 pub struct QuicOptions {
@@ -89,6 +92,12 @@ pub struct QuicOptions {
     pub idle_timeout: Duration,
     /// How often an idle connection sends a keep-alive.
     pub keep_alive: Duration,
+    /// An incoming connection that has not opened its AEMP stream this long after it
+    /// arrived is dropped (keep-alives would otherwise hold it open for ever).
+    pub handshake_timeout: Duration,
+    /// The most incoming connections between their first packet and their AEMP stream;
+    /// more are refused at once. Default 256.
+    pub max_pending_handshakes: usize,
 }
 
 impl QuicOptions {
@@ -103,6 +112,8 @@ impl QuicOptions {
         QuicOptions {
             idle_timeout: monitor_timeout,
             keep_alive: monitor_timeout / 3,
+            handshake_timeout: monitor_timeout,
+            max_pending_handshakes: 256,
         }
     }
 }
@@ -158,6 +169,9 @@ pub struct Quic {
     accepting: Vec<Option<BoxFuture<Option<quinn::Incoming>>>>,
     /// Incoming connections completing their handshake and first stream.
     handshakes: Vec<BoxFuture<io::Result<Opened>>>,
+    /// The bounds on `handshakes`: how many, and for how long each.
+    max_pending_handshakes: usize,
+    handshake_timeout: Duration,
 }
 
 impl fmt::Debug for Quic {
@@ -205,6 +219,8 @@ impl Quic {
             client_endpoint: None,
             accepting: Vec::new(),
             handshakes: Vec::new(),
+            max_pending_handshakes: opts.max_pending_handshakes,
+            handshake_timeout: opts.handshake_timeout,
         })
     }
 
@@ -271,30 +287,18 @@ impl Transport for Quic {
                     }
                     Poll::Ready(Some(incoming)) => {
                         *waiting = None;
-                        let tls = self.tls.clone();
-                        let runtime = self.runtime.clone();
-                        self.handshakes.push(Box::pin(async move {
-                            let peer = incoming.remote_address();
-                            let conn = incoming
-                                .await
-                                .map_err(|e| io::Error::other(format!("{peer}: {e}")))?;
-                            let (send, mut recv) = conn
-                                .accept_bi()
-                                .await
-                                .map_err(|e| io::Error::other(format!("{peer}: {e}")))?;
-                            let mut first = [0u8];
-                            recv.read_exact(&mut first)
-                                .await
-                                .map_err(|e| io::Error::other(format!("{peer}: {e}")))?;
-                            if first[0] != PREAMBLE {
-                                let why = format!(
-                                    "{peer}: not an AEMP stream (first byte {:#04x})",
-                                    first[0]
-                                );
-                                return Err(io::Error::other(why));
-                            }
-                            opened(conn, send, recv, tls.as_deref(), runtime)
-                        }));
+                        if self.handshakes.len() >= self.max_pending_handshakes {
+                            tracing::debug!(peer = %incoming.remote_address(),
+                                "incoming QUIC connection refused: max_pending_handshakes reached");
+                            incoming.refuse();
+                            continue;
+                        }
+                        let timer = self
+                            .runtime
+                            .new_timer(Instant::now() + self.handshake_timeout);
+                        let stream =
+                            accept_stream(incoming, self.tls.clone(), self.runtime.clone());
+                        self.handshakes.push(Box::pin(before(timer, stream)));
                     }
                 }
             }
@@ -380,6 +384,40 @@ fn opened(
     })
 }
 
+/// Completes an incoming connection up to its AEMP stream, checking the preamble.
+async fn accept_stream(
+    incoming: quinn::Incoming,
+    tls: Option<Arc<RustlsTls>>,
+    runtime: Arc<dyn quinn::Runtime>,
+) -> io::Result<Opened> {
+    let peer = incoming.remote_address();
+    let failed = |e: &dyn fmt::Display| io::Error::other(format!("{peer}: {e}"));
+    let conn = incoming.await.map_err(|e| failed(&e))?;
+    let (send, mut recv) = conn.accept_bi().await.map_err(|e| failed(&e))?;
+    let mut first = [0u8];
+    recv.read_exact(&mut first).await.map_err(|e| failed(&e))?;
+    if first[0] != PREAMBLE {
+        let why = format!("not an AEMP stream (first byte {:#04x})", first[0]);
+        return Err(failed(&why));
+    }
+    opened(conn, send, recv, tls.as_deref(), runtime)
+}
+
+/// `work`, or a time-out error if `timer` fires first.
+async fn before<T>(
+    mut timer: Pin<Box<dyn quinn::AsyncTimer>>,
+    work: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    let expired = async move {
+        std::future::poll_fn(|cx| timer.as_mut().poll(cx)).await;
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "no AEMP stream within the handshake timeout",
+        ))
+    };
+    futures_lite::future::or(work, expired).await
+}
+
 fn transport_config(opts: &QuicOptions) -> io::Result<TransportConfig> {
     let mut t = TransportConfig::default();
     let idle = quinn::IdleTimeout::try_from(opts.idle_timeout)
@@ -390,4 +428,50 @@ fn transport_config(opts: &QuicOptions) -> io::Result<TransportConfig> {
     t.max_concurrent_bidi_streams(1u32.into());
     t.max_concurrent_uni_streams(0u32.into());
     Ok(t)
+}
+
+#[cfg(all(test, feature = "smol"))]
+mod tests {
+    use super::*;
+
+    /// Connects at the QUIC level without ever opening the AEMP stream.
+    async fn handshake_only(client: &Endpoint, addr: SocketAddr) -> io::Result<quinn::Connection> {
+        let connecting = client.connect(addr, "aemp").map_err(io::Error::other)?;
+        connecting.await.map_err(io::Error::other)
+    }
+
+    #[test]
+    fn handshakes_beyond_the_bound_are_refused_and_the_rest_dropped_at_the_deadline() {
+        let opts = QuicOptions {
+            max_pending_handshakes: 2,
+            handshake_timeout: Duration::from_millis(500),
+            ..QuicOptions::default()
+        };
+        let mut quic = Quic::new(QuicRuntime::Smol, None, opts).unwrap();
+        let addr = quic.bind(UdpSocket::bind("127.0.0.1:0").unwrap()).unwrap();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client = quic.endpoint(socket, None).unwrap();
+        let runtime = quic.runtime.clone();
+        let server = std::future::poll_fn(|cx| match quic.poll_accept(cx) {
+            Poll::Ready(_) => panic!("no AEMP stream was opened, none can be accepted"),
+            Poll::Pending => Poll::<io::Result<()>>::Pending,
+        });
+        let clients = async {
+            let first = handshake_only(&client, addr).await?;
+            let second = handshake_only(&client, addr).await?;
+            let third = handshake_only(&client, addr).await;
+            assert!(
+                third.is_err(),
+                "a third pending handshake is refused: {third:?}"
+            );
+            let limit = runtime.new_timer(Instant::now() + Duration::from_secs(10));
+            let closed = before(limit, async {
+                Ok((first.closed().await, second.closed().await))
+            });
+            let (a, b) = closed.await?;
+            eprintln!("dropped at the deadline: {a}; {b}");
+            Ok(())
+        };
+        futures_lite::future::block_on(futures_lite::future::or(server, clients)).unwrap();
+    }
 }
