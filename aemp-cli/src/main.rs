@@ -6,6 +6,7 @@
 //! protocol commands (`run snd cal mon trace eval`) live in `protocol/`, one module each,
 //! and are dispatched by [`protocol::ProtocolCmd::execute`] with the rest of the command
 //! line.
+#![forbid(unsafe_code)]
 
 /// The tool uses jemalloc (measured against mimalloc and the system allocator with
 /// `aemp-bench`: see BENCHMARKS.md); the libraries set no allocator.

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 /// assert!(err.to_string().contains("/tmp/rc"));
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// Neither `$PERL_ANYEVENT_MP_RC` nor a home directory is known.
     #[error("cannot locate the configuration file: neither PERL_ANYEVENT_MP_RC nor HOME is set")]

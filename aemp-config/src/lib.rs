@@ -20,6 +20,7 @@
 //! assert_eq!(cfg.binds[0].port, 4040);
 //! # Ok::<(), aemp_config::ConfigError>(())
 //! ```
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 mod atomic;

@@ -27,37 +27,34 @@ struct State {
 fn server_connect(node: &Node, nick: &str, state: &Arc<State>) {
     let done = Arc::new(AtomicBool::new(false));
     let (n, nick, st) = (node.clone(), nick.to_owned(), state.clone());
-    let guard = node.db_mon(
-        "eg_chat_server",
-        move |family, _added, _changed, _deleted| {
-            let Some(server) = family.keys().next() else {
-                return;
-            };
-            if done.swap(true, Ordering::AcqRel) {
-                return;
-            }
-            st.watch.lock().unwrap().take();
-            println!("connecting to server...");
-            let server = PortId::from(server.as_str());
-            let client = n.port_with(|msg| {
-                let text: Vec<String> = msg
-                    .iter()
-                    .map(|v| v.as_str().unwrap_or_default().to_owned())
-                    .collect();
-                println!("{}", text.join(" "));
-            });
-            let (n2, nick2, st2) = (n.clone(), nick.clone(), st.clone());
-            n.mon(&client, move |reason| {
-                println!("disconnected {reason}");
-                st2.server.lock().unwrap().take();
-                server_connect(&n2, &nick2, &st2);
-            })
-            .detach();
-            *st.server.lock().unwrap() = Some(server.clone());
-            let _ = n.snd(&server, ("join", &client, nick.as_str()));
-            n.mon_link(&server, &client).detach();
-        },
-    );
+    let guard = node.db_mon("eg_chat_server", move |change| {
+        let Some(server) = change.family.keys().next() else {
+            return;
+        };
+        if done.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        st.watch.lock().unwrap().take();
+        println!("connecting to server...");
+        let server = PortId::from(server.as_str());
+        let client = n.port_with(|msg| {
+            let text: Vec<String> = msg
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect();
+            println!("{}", text.join(" "));
+        });
+        let (n2, nick2, st2) = (n.clone(), nick.clone(), st.clone());
+        n.mon(&client, move |reason| {
+            println!("disconnected {reason}");
+            st2.server.lock().unwrap().take();
+            server_connect(&n2, &nick2, &st2);
+        })
+        .detach();
+        *st.server.lock().unwrap() = Some(server.clone());
+        let _ = n.snd(&server, ("join", &client, nick.as_str()));
+        n.mon_link(&server, &client).detach();
+    });
     *state.watch.lock().unwrap() = Some(guard);
 }
 

@@ -83,8 +83,8 @@ fn client(nick: &str) -> Result<(), Box<dyn std::error::Error>> {
         .start()?;
     let bridge: Arc<Mutex<Option<PortId>>> = Arc::default();
     let (n, b, nick_owned) = (node.clone(), bridge.clone(), nick.to_owned());
-    let _watch = node.db_mon(FAMILY, move |family, _added, _changed, _deleted| {
-        let Some(server_node) = family.keys().next() else {
+    let _watch = node.db_mon(FAMILY, move |change| {
+        let Some(server_node) = change.family.keys().next() else {
             return;
         };
         if b.lock().unwrap().is_some() {

@@ -362,19 +362,24 @@ impl NodeBuilder {
     }
 
     /// Registers an init function for `spawn`: it runs in the context of the new port and
-    /// must install its handlers. An `Err` kills the port with `["die", text]`.
+    /// must install its handlers. It returns any [`Outcome`](crate::Outcome), as handlers
+    /// do: an `Err` (or a panic) kills the port with `["die", text]`.
     ///
     /// ```
     /// let b = aemp_node::Node::builder().register_init("chat::client_connect", |node, port, args| {
-    ///     node.rcv(&port, |msg| println!("{msg}")).map_err(|e| e.to_string())
+    ///     node.rcv(&port, |msg| println!("{msg}"))
     /// });
     /// # drop(b);
     /// ```
-    pub fn register_init(
+    pub fn register_init<R: crate::Outcome>(
         mut self,
         name: &str,
-        init: impl Fn(&Node, PortId, Vec<Value>) -> Result<(), String> + Send + Sync + 'static,
+        init: impl Fn(&Node, PortId, Vec<Value>) -> R + Send + Sync + 'static,
     ) -> Self {
+        let init = move |node: &Node, port, args| match init(node, port, args).into_failure() {
+            Some(failure) => Err(failure),
+            None => Ok(()),
+        };
         self.services.inits.insert(name.to_owned(), Arc::new(init));
         self
     }

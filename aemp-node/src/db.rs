@@ -3,81 +3,33 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use aemp_proto::node::{DbQuery, WatchId};
+use aemp_proto::node::DbQuery;
 use aemp_proto::{to_value, Value};
 use serde::Serialize;
 
+use crate::guard::{DbEntry, DbGuard, DbWatch, Guard, WatchGuard};
 use crate::shared::lock;
 use crate::{Error, Node, PortId};
 
 /// The contents of one database family: key → value.
 pub type DbFamily = BTreeMap<String, Value>;
 
-/// An entry set with [`Node::db_set`] or [`Node::db_reg`]: dropping the guard deletes it;
-/// [`detach`](DbGuard::detach) keeps it (until the node goes down, or with `db_reg`, until
-/// the port dies).
-#[must_use = "dropping the guard deletes the entry at once; call .detach() to keep it"]
-#[derive(Debug)]
-pub struct DbGuard {
-    node: Node,
-    entry: Option<(String, String)>,
-}
-
-impl DbGuard {
-    /// Keeps the entry.
-    ///
-    /// ```
-    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
-    /// node.db_set("eg_family", "key", 1)?.detach();
-    /// # node.shutdown();
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn detach(mut self) {
-        self.entry = None;
-    }
-}
-
-impl Drop for DbGuard {
-    fn drop(&mut self) {
-        if let Some((family, key)) = self.entry.take() {
-            self.node.db_del(&family, &[key.as_str()]);
-        }
-    }
-}
-
-/// A family watch set with [`Node::db_mon`]; dropping it stops the watch.
-#[must_use = "dropping the guard stops the watch at once; call .detach() to keep it"]
-#[derive(Debug)]
-pub struct WatchGuard {
-    node: Node,
-    id: Option<WatchId>,
-}
-
-impl WatchGuard {
-    /// Keeps the watch for the life of the node.
-    ///
-    /// ```
-    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
-    /// node.db_mon("eg_family", |_fam, _added, _changed, _deleted| {}).detach();
-    /// # node.shutdown();
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn detach(mut self) {
-        self.id = None;
-    }
-}
-
-impl Drop for WatchGuard {
-    fn drop(&mut self) {
-        if let Some(id) = self.id.take() {
-            let now = self.node.now();
-            let mut core = lock(&self.node.shared.core);
-            core.db_unmon(id, now);
-            lock(&self.node.shared.reg).db_watchers.remove(&id);
-            drop(core);
-            self.node.shared.wake.wake();
-        }
-    }
+/// What [`Node::db_mon`] reports: the family as it is now, and the keys that changed.
+///
+/// ```
+/// let c = aemp_node::DbChange::default();
+/// assert!(c.family.is_empty() && c.added.is_empty());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DbChange {
+    /// The whole family now.
+    pub family: DbFamily,
+    /// Keys that appeared.
+    pub added: Vec<String>,
+    /// Keys whose value changed.
+    pub changed: Vec<String>,
+    /// Keys that disappeared.
+    pub deleted: Vec<String>,
 }
 
 /// The text of a key as the database holds it.
@@ -147,10 +99,7 @@ impl Node {
     }
 
     fn db_guard(&self, family: &str, key: &str) -> DbGuard {
-        DbGuard {
-            node: self.clone(),
-            entry: Some((family.to_owned(), key.to_owned())),
-        }
+        Guard::new(self, DbEntry(family.to_owned(), key.to_owned()))
     }
 
     /// Runs one query; the answer comes when a master (or this global node) answers.
@@ -220,23 +169,19 @@ impl Node {
         Ok(v.as_array().unwrap_or_default().to_vec())
     }
 
-    /// Watches a family: `f(family, added, changed, deleted)` runs first with the current
-    /// contents (all keys "added", even when empty), then after every change.
+    /// Watches a family: `f` gets a [`DbChange`] first with the current contents (all keys
+    /// "added", even when empty), then after every change.
     ///
     /// ```
     /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
-    /// let guard = node.db_mon("eg_chat_server", |family, added, _changed, deleted| {
-    ///     println!("{} servers, +{added:?} -{deleted:?}", family.len());
+    /// let guard = node.db_mon("eg_chat_server", |change| {
+    ///     println!("{} servers, +{:?} -{:?}", change.family.len(), change.added, change.deleted);
     /// });
     /// # drop(guard);
     /// # node.shutdown();
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn db_mon(
-        &self,
-        family: &str,
-        f: impl FnMut(&DbFamily, &[String], &[String], &[String]) + Send + 'static,
-    ) -> WatchGuard {
+    pub fn db_mon(&self, family: &str, f: impl FnMut(&DbChange) + Send + 'static) -> WatchGuard {
         let id = {
             let now = self.now();
             let mut core = lock(&self.shared.core);
@@ -247,9 +192,6 @@ impl Node {
             id
         };
         self.shared.wake.wake();
-        WatchGuard {
-            node: self.clone(),
-            id: Some(id),
-        }
+        Guard::new(self, DbWatch(id))
     }
 }

@@ -42,6 +42,7 @@ pub(crate) fn dispatch(node: &Node, event: Event) {
             }
         }
         Event::DbChange(change) => db_change(node, change),
+        other => tracing::debug!(event = ?other, "an event of the core this node does not use"),
     }
 }
 
@@ -160,10 +161,13 @@ fn node_event(node: &Node, event: NodeEvent) {
 fn db_change(node: &Node, c: DbChange) {
     let watcher = lock(&node.shared.reg).db_watchers.get(&c.watch).cloned();
     if let Some(w) = watcher {
-        let family = c.entries.into_iter().collect();
-        guarded("db_mon callback", || {
-            (*lock(&w))(&family, &c.added, &c.changed, &c.deleted)
-        });
+        let change = crate::DbChange {
+            family: c.entries.into_iter().collect(),
+            added: c.added,
+            changed: c.changed,
+            deleted: c.deleted,
+        };
+        guarded("db_mon callback", || (*lock(&w))(&change));
     }
 }
 

@@ -15,6 +15,7 @@ use crate::{PortId, Reason};
 /// assert!(e.to_string().contains("other#p"));
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The message (or value) could not be turned into AEMP values.
     #[error("cannot encode the message as AEMP values: {0}")]
@@ -40,6 +41,7 @@ pub enum Error {
 /// assert!(err.to_string().contains("secret"), "{err}");
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StartError {
     /// The configuration file or a configured value is invalid.
     #[error("configuration: {0}")]
@@ -77,6 +79,7 @@ pub enum StartError {
 /// assert!(e.to_string().contains("2s"));
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CalError {
     /// The request could not be encoded.
     #[error("cannot encode the request: {0}")]
@@ -99,6 +102,7 @@ pub enum CalError {
 /// assert!(e.to_string().contains("die x"));
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RecvError {
     /// No matching message came in time.
     #[error("no matching message within {0:?}")]

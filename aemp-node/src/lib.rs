@@ -42,8 +42,8 @@
 //! let client = Node::builder().norc().secret("s3cr3t").binds(["127.0.0.1:0"])
 //!     .seeds([seed_addr.as_str()]).start()?;
 //! let (tx, rx) = std::sync::mpsc::channel();
-//! let _watch = client.db_mon("eg_server", move |family, _added, _changed, _deleted| {
-//!     if let Some(port) = family.keys().next() {
+//! let _watch = client.db_mon("eg_server", move |change| {
+//!     if let Some(port) = change.family.keys().next() {
 //!         let _ = tx.send(aemp_node::PortId::from(port.as_str()));
 //!     }
 //! });
@@ -52,7 +52,7 @@
 //! let (died_tx, died_rx) = std::sync::mpsc::channel();
 //! client.mon(&found, move |reason| died_tx.send(reason).unwrap()).detach();
 //! let reply = futures_lite::future::block_on(client.cal(&found, ("hi",), Some(Duration::from_secs(10))))?;
-//! assert_eq!(reply, [aemp_node::Value::from("you said hi")]);
+//! assert_eq!(*reply, [aemp_node::Value::from("you said hi")]);
 //!
 //! seed.kil(&server, Reason::new("bye", "server closed"));
 //! assert_eq!(died_rx.recv_timeout(Duration::from_secs(10))?.code(), Some("bye"));
@@ -60,6 +60,7 @@
 //! seed.shutdown();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod async_port;
@@ -71,11 +72,14 @@ mod dispatch;
 mod driver;
 mod error;
 mod flow;
+mod guard;
 mod ids;
+pub mod logs;
 mod message;
 mod monitor;
 mod node;
 mod ports;
+mod remote;
 mod services;
 mod shared;
 mod spawn;
@@ -85,12 +89,16 @@ mod transports;
 pub use async_port::AsyncPort;
 pub use builder::NodeBuilder;
 pub use context::{self_port, InPortContext};
-pub use db::{DbFamily, DbGuard, WatchGuard};
+pub use db::{DbChange, DbFamily};
 pub use error::{CalError, Error, RecvError, StartError};
+pub use guard::{
+    DbEntry, DbGuard, DbWatch, Guard, MonitorGuard, NodeMonitorGuard, NodeWatcher, PortMonitor,
+    Undo, WatchGuard,
+};
 pub use ids::{NodeId, PortId};
 pub use message::{Message, Outcome, Reason};
-pub use monitor::{MonitorGuard, NodeEvent, NodeMonitorGuard};
-pub use node::Node;
+pub use monitor::NodeEvent;
+pub use node::{Node, TimerHandle};
 
 pub use aemp_config::{Overrides, Precedence};
 pub use aemp_proto::node::Limits;

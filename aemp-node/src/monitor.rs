@@ -6,47 +6,9 @@ use aemp_proto::node::{MonitorAction, MonitorId};
 use aemp_proto::to_values;
 use serde::Serialize;
 
+use crate::guard::{Guard, MonitorGuard, NodeMonitorGuard, NodeWatcher, PortMonitor};
 use crate::shared::lock;
 use crate::{Error, Node, NodeId, PortId, Reason};
-
-/// A monitor set with [`Node::mon`], [`Node::mon_link`] or [`Node::mon_snd`]: dropping it
-/// removes the monitor (if it has not fired yet); [`detach`](MonitorGuard::detach) keeps
-/// it for the life of the port.
-#[must_use = "dropping the guard removes the monitor at once; call .detach() to keep it"]
-#[derive(Debug)]
-pub struct MonitorGuard {
-    node: Node,
-    id: Option<MonitorId>,
-}
-
-impl MonitorGuard {
-    /// Keeps the monitor until it fires (the original's monitors live that long).
-    ///
-    /// ```
-    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
-    /// let p = node.port();
-    /// node.mon(&p, |reason| println!("{reason}")).detach();
-    /// # node.shutdown();
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[doc(alias = "forget")]
-    pub fn detach(mut self) {
-        self.id = None;
-    }
-}
-
-impl Drop for MonitorGuard {
-    fn drop(&mut self) {
-        if let Some(id) = self.id.take() {
-            let now = self.node.now();
-            let mut core = lock(&self.node.shared.core);
-            core.unmonitor(id, now);
-            lock(&self.node.shared.reg).monitors.remove(&id);
-            drop(core);
-            self.node.shared.wake.wake();
-        }
-    }
-}
 
 /// A node came up or went down, as [`Node::mon_nodes`] reports it.
 ///
@@ -57,6 +19,7 @@ impl Drop for MonitorGuard {
 /// assert!(e.is_up());
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum NodeEvent {
     /// A connection to the node was established.
     Up(NodeId),
@@ -85,36 +48,6 @@ impl NodeEvent {
     /// ```
     pub fn is_up(&self) -> bool {
         matches!(self, NodeEvent::Up(_))
-    }
-}
-
-/// A node watcher set with [`Node::mon_nodes`]; dropping it removes the watcher.
-#[must_use = "dropping the guard removes the watcher at once; call .detach() to keep it"]
-#[derive(Debug)]
-pub struct NodeMonitorGuard {
-    node: Node,
-    id: Option<u64>,
-}
-
-impl NodeMonitorGuard {
-    /// Keeps the watcher for the life of the node.
-    ///
-    /// ```
-    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
-    /// node.mon_nodes(|event| println!("{event:?}")).detach();
-    /// # node.shutdown();
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn detach(mut self) {
-        self.id = None;
-    }
-}
-
-impl Drop for NodeMonitorGuard {
-    fn drop(&mut self) {
-        if let Some(id) = self.id.take() {
-            lock(&self.node.shared.reg).node_watchers.remove(&id);
-        }
     }
 }
 
@@ -203,10 +136,7 @@ impl Node {
     }
 
     fn guard(&self, id: MonitorId) -> MonitorGuard {
-        MonitorGuard {
-            node: self.clone(),
-            id: Some(id),
-        }
+        Guard::new(self, PortMonitor(id))
     }
 
     /// Watches nodes coming up and going down (the original's `mon_nodes`).
@@ -217,6 +147,7 @@ impl Node {
     /// let guard = node.mon_nodes(|event| match event {
     ///     NodeEvent::Up(n) => println!("{n} is up"),
     ///     NodeEvent::Down(n, why) => println!("{n} is down: {why}"),
+    ///     _ => {} // events of later versions
     /// });
     /// # drop(guard);
     /// # node.shutdown();
@@ -227,9 +158,7 @@ impl Node {
         reg.next_id += 1;
         let id = reg.next_id;
         reg.node_watchers.insert(id, Arc::new(Mutex::new(f)));
-        NodeMonitorGuard {
-            node: self.clone(),
-            id: Some(id),
-        }
+        drop(reg);
+        Guard::new(self, NodeWatcher(id))
     }
 }

@@ -42,6 +42,35 @@ impl fmt::Debug for Node {
     }
 }
 
+/// A timer set with [`Node::after`].
+///
+/// ```
+/// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+/// let timer = node.after(std::time::Duration::from_secs(60), || println!("late"));
+/// timer.cancel();
+/// # node.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct TimerHandle {
+    node: Node,
+    id: u64,
+}
+
+impl TimerHandle {
+    /// Stops the timer if it has not run yet.
+    ///
+    /// ```
+    /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+    /// node.after(std::time::Duration::from_secs(60), || println!("never")).cancel();
+    /// # node.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cancel(self) {
+        self.node.cancel_timer(self.id);
+    }
+}
+
 impl Node {
     /// A builder to configure and start a node.
     ///
@@ -266,7 +295,8 @@ impl Node {
     }
 
     /// Runs `f` once, after `delay`, on the node's driver (the original's `after`). Wrap it
-    /// with [`psub`](Node::psub) to run it in a port's context.
+    /// with [`psub`](Node::psub) to run it in a port's context. The returned handle can
+    /// [`cancel`](TimerHandle::cancel) it; dropping the handle leaves the timer set.
     ///
     /// ```
     /// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
@@ -274,11 +304,15 @@ impl Node {
     /// let (tx, rx) = std::sync::mpsc::channel();
     /// node.after(Duration::from_millis(5), move || tx.send(()).unwrap());
     /// rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    /// node.after(Duration::from_secs(60), || unreachable!()).cancel();
     /// # node.shutdown();
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn after(&self, delay: Duration, f: impl FnOnce() + Send + 'static) {
-        self.add_timer(delay, Box::new(f));
+    pub fn after(&self, delay: Duration, f: impl FnOnce() + Send + 'static) -> TimerHandle {
+        TimerHandle {
+            node: self.clone(),
+            id: self.add_timer(delay, Box::new(f)),
+        }
     }
 
     pub(crate) fn add_timer(&self, delay: Duration, f: Box<dyn FnOnce() + Send>) -> u64 {

@@ -9,6 +9,14 @@ use aemp_proto::Value;
 use crate::context::{panic_text, run_in_port};
 use crate::{Node, PortId, StartError};
 
+/// The functions every node answers without registering them.
+fn built_in(func: &str) -> Option<FunctionFn> {
+    match func {
+        crate::logs::CONNECT_FUNCTION => Some(Arc::new(crate::logs::connect)),
+        _ => None,
+    }
+}
+
 /// An init function: runs in the context of a freshly spawned port and installs its
 /// handlers.
 pub(crate) type InitFn = Arc<dyn Fn(&Node, PortId, Vec<Value>) -> Result<(), String> + Send + Sync>;
@@ -70,9 +78,10 @@ impl Services {
             .collect()
     }
 
-    /// Calls the named function; unknown names and panics are logged.
+    /// Calls the named function (registered, or one every node has); unknown names and
+    /// panics are logged.
     pub(crate) fn call(&self, node: &Node, func: &str, args: Vec<Value>) {
-        let Some(f) = self.functions.get(func) else {
+        let Some(f) = self.functions.get(func).cloned().or_else(|| built_in(func)) else {
             tracing::error!(%func, "call of a function that is not registered on this node ignored");
             return;
         };

@@ -12,7 +12,7 @@ use aemp_proto::Value;
 use hashbrown::HashMap;
 
 use crate::async_port::Mailbox;
-use crate::db::DbFamily;
+use crate::db::DbChange;
 use crate::services::Services;
 use crate::{Message, NodeEvent, NodeId, PortId, Reason};
 
@@ -27,8 +27,7 @@ pub(crate) type Handler = Arc<Mutex<dyn FnMut(Message) -> Option<String> + Send>
 /// A node up/down watcher.
 pub(crate) type NodeWatcher = Arc<Mutex<dyn FnMut(&NodeEvent) + Send>>;
 /// A database family watcher: (family, added, changed, deleted).
-pub(crate) type DbWatcher =
-    Arc<Mutex<dyn FnMut(&DbFamily, &[String], &[String], &[String]) + Send>>;
+pub(crate) type DbWatcher = Arc<Mutex<dyn FnMut(&DbChange) + Send>>;
 
 /// The receive handlers of one callback port.
 pub(crate) struct Callbacks {

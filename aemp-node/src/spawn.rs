@@ -83,7 +83,8 @@ impl Node {
     ///     n.snd(&reply, (a + b,)).unwrap();
     /// });
     /// let reply = futures_lite::future::block_on(node.cal(&adder, (2, 3), Some(Duration::from_secs(5))))?;
-    /// assert_eq!(reply, vec![aemp_proto::Value::Int(5)]);
+    /// let (sum,): (i64,) = reply.decode()?;
+    /// assert_eq!(sum, 5);
     /// # node.shutdown();
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -92,7 +93,7 @@ impl Node {
         port: &PortId,
         msg: impl Serialize,
         timeout: Option<Duration>,
-    ) -> impl Future<Output = Result<Vec<Value>, CalError>> + Send + 'static {
+    ) -> impl Future<Output = Result<Message, CalError>> + Send + 'static {
         let started = to_values(&msg).map(|values| self.start_cal(port, values, timeout));
         async move {
             let (rx, cleanup) = started?;
@@ -108,13 +109,13 @@ impl Node {
         mut values: Vec<Value>,
         timeout: Option<Duration>,
     ) -> (
-        async_channel::Receiver<Result<Vec<Value>, CalError>>,
+        async_channel::Receiver<Result<Message, CalError>>,
         CalCleanup,
     ) {
         let (tx, rx) = async_channel::bounded(1);
         let reply_tx = tx.clone();
         let reply = self.port_with(move |m: Message| {
-            let _ = reply_tx.try_send(Ok(m.into_vec()));
+            let _ = reply_tx.try_send(Ok(m));
         });
         let died_tx = tx.clone();
         let monitor = self.mon(port, move |reason| {

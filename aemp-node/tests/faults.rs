@@ -81,8 +81,8 @@ fn run_role(role: &str) {
 
 /// Prints every database view of family `inboxes` as `VIEW port,port,...`.
 fn print_views(node: &Node, also: impl Fn(&BTreeSet<String>) + Send + 'static) {
-    node.db_mon("inboxes", move |family, _, _, _| {
-        let ports: BTreeSet<String> = family.keys().cloned().collect();
+    node.db_mon("inboxes", move |change| {
+        let ports: BTreeSet<String> = change.family.keys().cloned().collect();
         println!(
             "VIEW {}",
             ports.iter().cloned().collect::<Vec<_>>().join(",")

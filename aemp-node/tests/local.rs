@@ -152,6 +152,19 @@ fn start_errors_name_what_is_wrong() {
 }
 
 #[test]
+fn a_cancelled_timer_does_not_run() {
+    let n = builder("timers").binds(["127.0.0.1:0"]).start().unwrap();
+    let (tx, rx) = channel();
+    let tx2 = tx.clone();
+    n.after(Duration::from_millis(50), move || tx.send("cancelled").unwrap())
+        .cancel();
+    let _kept = n.after(Duration::from_millis(100), move || tx2.send("ran").unwrap());
+    assert_eq!(next(&rx), "ran");
+    nothing(&rx);
+    stop(&[&n]);
+}
+
+#[test]
 fn services_start_in_order_with_their_arguments() {
     let (tx, rx) = channel();
     let (tx1, tx2) = (tx.clone(), tx);

@@ -52,10 +52,13 @@ fn discovery_through_the_database_then_messages_both_ways() {
         .detach();
 
     let (found_tx, found_rx) = channel();
-    let _watch = b.db_mon("eg_chat_server", move |family, added, _, _| {
-        if !family.is_empty() {
+    let _watch = b.db_mon("eg_chat_server", move |change| {
+        if !change.family.is_empty() {
             found_tx
-                .send((family.keys().cloned().collect::<Vec<_>>(), added.to_vec()))
+                .send((
+                    change.family.keys().cloned().collect::<Vec<_>>(),
+                    change.added.clone(),
+                ))
                 .unwrap();
         }
     });
@@ -211,7 +214,7 @@ fn spawn_known_unknown_and_failing_init() {
                 })
                 .map_err(|e| e.to_string())
             })
-            .register_init("test::broken", |_, _, _| Err("init refused".into())),
+            .register_init("test::broken", |_, _, _| Err::<(), _>("init refused")),
         &seed,
         &addr,
     );
@@ -220,7 +223,7 @@ fn spawn_known_unknown_and_failing_init() {
     let echo = b.spawn(a.node_id(), "test::echo", ("echo: ",)).unwrap();
     assert_eq!(echo.node(), "a");
     let reply = block(b.cal(&echo, ("hi",), Some(Duration::from_secs(5)))).unwrap();
-    assert_eq!(reply, vec![Value::from("echo: hi")]);
+    assert_eq!(*reply, [Value::from("echo: hi")]);
 
     let unknown = b.spawn(a.node_id(), "test::nothing", ()).unwrap();
     let (tx, rx) = channel();
@@ -245,7 +248,7 @@ fn spawn_known_unknown_and_failing_init() {
 fn failing_and_unknown_init_functions_kill_the_port_with_die() {
     let (seed, addr) = seed();
     let a = member(
-        builder("a").register_init("test::broken", |_, _, _| Err("init refused".into())),
+        builder("a").register_init("test::broken", |_, _, _| Err::<(), _>("init refused")),
         &seed,
         &addr,
     );
@@ -280,7 +283,9 @@ fn cal_replies_times_out_and_reports_death() {
         a2.snd(&reply, (x + y,)).unwrap();
     });
     assert_eq!(
-        block(b.cal(&adder, (2, 40), Some(Duration::from_secs(5)))).unwrap(),
+        block(b.cal(&adder, (2, 40), Some(Duration::from_secs(5))))
+            .unwrap()
+            .into_vec(),
         vec![Value::Int(42)]
     );
 
@@ -304,12 +309,12 @@ fn cal_replies_times_out_and_reports_death() {
 fn database_queries_registrations_and_changes() {
     let (seed, a, b) = network();
     let (tx, rx) = channel();
-    let _watch = b.db_mon("eg_fam", move |family, added, changed, deleted| {
+    let _watch = b.db_mon("eg_fam", move |change| {
         tx.send((
-            family.clone(),
-            added.to_vec(),
-            changed.to_vec(),
-            deleted.to_vec(),
+            change.family.clone(),
+            change.added.clone(),
+            change.changed.clone(),
+            change.deleted.clone(),
         ))
         .unwrap();
     });

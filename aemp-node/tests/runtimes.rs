@@ -40,19 +40,19 @@ fn tokio_smol_and_async_io_nodes_talk_to_each_other() {
         t.snd(&reply, (n * 2,)).unwrap();
     });
     let reply = smol::block_on(on_smol.cal(&doubler, (21,), Some(Duration::from_secs(5)))).unwrap();
-    assert_eq!(reply, vec![Value::Int(42)]);
+    assert_eq!(*reply, [Value::Int(42)]);
 
     let reply = rt
         .block_on(on_tokio.cal(&doubler, (1,), Some(Duration::from_secs(5))))
         .unwrap();
-    assert_eq!(reply, vec![Value::Int(2)]);
+    assert_eq!(*reply, [Value::Int(2)]);
 
     let (tx, rx) = channel();
     on_smol.mon(&doubler, move |r| tx.send(r).unwrap()).detach();
     // A call from the monitoring node after its `mon1` (same connection, in order) makes
     // sure the monitor is in place before the port is killed.
     let reply = smol::block_on(on_smol.cal(&doubler, (3,), Some(Duration::from_secs(5)))).unwrap();
-    assert_eq!(reply, vec![Value::Int(6)]);
+    assert_eq!(*reply, [Value::Int(6)]);
     on_tokio.kil(&doubler, Reason::new("done", "bye"));
     assert_eq!(next(&rx), Reason::new("done", "bye"));
 

@@ -12,6 +12,7 @@
 //!   of TLS randomness) and time provider;
 //! - [`node`]: `NodeCore`, a whole node: ports, monitors, the ordering guarantee, the node
 //!   and global protocols.
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod conn;

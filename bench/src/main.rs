@@ -15,6 +15,7 @@
 //! arrive in order without gaps and reports a violation as an error (exit status 1),
 //! never as a figure. `bench/baselines/` has the same workloads for Erlang/OTP and a C
 //! floor, printing the same lines.
+#![forbid(unsafe_code)]
 
 mod options;
 mod peer;

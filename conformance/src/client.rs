@@ -47,6 +47,7 @@ impl PeerSetup {
 
 /// Why [`Peer::try_connect`] did not produce an authenticated peer.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// The target closed the connection before authentication finished.
     ClosedByTarget(String),
@@ -424,7 +425,8 @@ fn drive_handshake(
                         closed_reason(&e),
                     )))
                 }
-                ConnEvent::Packet(_) => {}
+                // Packets before authentication, and events of later versions.
+                _ => {}
             }
         }
         match stream.read_until(&mut rbuf, deadline) {

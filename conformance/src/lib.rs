@@ -25,6 +25,7 @@
 //! let report = run(ctx, &cases::all(), |case| println!("{}", case.line()));
 //! println!("{}", report.summary());
 //! ```
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cases;

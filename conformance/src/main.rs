@@ -1,4 +1,5 @@
 //! `aemp-conformance`: runs the conformance suite against one AEMP node.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::path::PathBuf;

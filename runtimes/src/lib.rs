@@ -28,6 +28,7 @@
 //! rx.recv().unwrap();
 //! # }
 //! ```
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 use std::future::Future;

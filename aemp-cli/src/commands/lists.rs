@@ -47,7 +47,7 @@ pub(super) fn delete(
     args: &mut Args,
 ) -> Result<(), CliError> {
     let value = args.value(name, key.placeholder())?;
-    let gone = coerce::to_string_list(key.key(), &value)?;
+    let gone = entries(key, &value)?;
     let Some(mut list) = own_list(key, session)? else {
         eprintln!(
             "aemp: warning: {name}: {} sets no {} of its own; nothing removed",
@@ -73,7 +73,7 @@ pub(super) fn delete(
         };
         if !found {
             eprintln!(
-                "aemp: warning: {name}: {item:?} is not in the {} of {}",
+                "aemp: warning: {name}: {item} is not in the {} of {}",
                 key.key(),
                 session.target_description()
             );
@@ -82,27 +82,34 @@ pub(super) fn delete(
     session.set(key.key(), to_json(list))
 }
 
-/// The entries an argument names; binds must parse.
-fn entries(key: ListKey, value: &Value) -> Result<Vec<String>, CliError> {
+/// The entries an argument names, as JSON: strings, and for services also
+/// `[name, arg...]` arrays; binds must parse.
+fn entries(key: ListKey, value: &Value) -> Result<Vec<Value>, CliError> {
+    if key == ListKey::Services {
+        coerce::to_services(key.key(), value)?;
+        if let Value::Array(items) = value {
+            return Ok(items.clone());
+        }
+    }
     let items = coerce::to_string_list(key.key(), value)?;
     if key == ListKey::Binds {
         for item in &items {
             item.parse::<Bind>()?;
         }
     }
-    Ok(items)
+    Ok(items.into_iter().map(Value::String).collect())
 }
 
 /// The target's own list, if it has one (inherited lists do not count).
-fn own_list(key: ListKey, session: &Session) -> Result<Option<Vec<String>>, CliError> {
+fn own_list(key: ListKey, session: &Session) -> Result<Option<Vec<Value>>, CliError> {
     match session.scope()?.and_then(|scope| scope.get(key.key())) {
         None | Some(Value::Null) => Ok(None),
-        Some(value) => Ok(Some(coerce::to_string_list(key.key(), value)?)),
+        Some(value) => Ok(Some(entries(key, value)?)),
     }
 }
 
-fn to_json(items: Vec<String>) -> Value {
-    Value::Array(items.into_iter().map(Value::String).collect())
+fn to_json(items: Vec<Value>) -> Value {
+    Value::Array(items)
 }
 
 impl ListKey {

@@ -224,6 +224,7 @@ fn check_field(what: &str, value: &str, forbidden: &str) -> Result<(), ConfigErr
 /// assert!(ConfigError::NoSecretNoTls.to_string().contains("secret"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// Without a shared secret and without TLS no authentication method can work.
     #[error("neither a shared secret nor TLS is configured: no handshake is possible")]

@@ -13,6 +13,7 @@ use crate::wire::{DecodeError, Framing, Value};
 /// assert!(matches!(ev, ConnEvent::Packet(p) if p.len() == 2));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ConnEvent {
     /// The remote's two greeting lines passed every check. The caller may now refuse the
     /// connection, e.g. with `close(ConnError::AlreadyConnected)`.
@@ -74,6 +75,7 @@ pub enum Channel {
 /// assert_eq!(e.to_string(), "handshake failed: authentication failure / shared secret mismatch");
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnError {
     /// The greeting, TLS setup or authentication failed.
     #[error("handshake failed: {0}")]

@@ -15,6 +15,7 @@
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HandshakeError {
     /// A line before authentication was longer than the limit (terminator included).
     #[error("handshake line longer than the limit of {limit} bytes (terminator included)")]

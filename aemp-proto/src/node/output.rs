@@ -90,6 +90,7 @@ pub enum TransportOutput {
 /// assert!(matches!(ev, Event::NodeUp { .. }));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// Hand a message to the handler of local port `port`.
     Deliver {

@@ -165,6 +165,7 @@ impl Default for DecodeLimits {
 /// assert_eq!(err.framing(), Framing::Cbor);
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// A packet is (or declares itself) larger than the limit.
     #[error(

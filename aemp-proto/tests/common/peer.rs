@@ -299,8 +299,8 @@ impl Harness {
                 ConnEvent::Packet(packet) => p.received.push(packet),
                 ConnEvent::Authenticated { .. } => p.authenticated = true,
                 ConnEvent::Closed(e) => p.closed = Some(e),
-                ConnEvent::Greeted { .. } => {}
                 ConnEvent::TlsStarted { .. } => panic!("no TLS in this harness"),
+                _ => {}
             }
         }
         let mut bytes = Vec::new();

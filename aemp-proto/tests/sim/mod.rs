@@ -264,12 +264,7 @@ impl Net {
             Event::DbChange(change) => {
                 self.nodes[i].log.view = change.entries.into_iter().collect();
             }
-            Event::PortDied { .. }
-            | Event::NodeUp { .. }
-            | Event::NodeDown { .. }
-            | Event::Spawn { .. }
-            | Event::Call { .. }
-            | Event::DbReply { .. } => {}
+            _ => {}
         }
     }
 

@@ -17,6 +17,7 @@
 //! let streams = Streams::new(StreamOptions::default());
 //! assert!(streams.is_idle());
 //! ```
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 mod host;

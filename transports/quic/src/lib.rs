@@ -47,6 +47,7 @@
 //! assert_eq!(quic.scheme(), Some("quic"));
 //! # }
 //! ```
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 mod crypto;

@@ -16,6 +16,7 @@
 //! assert_ne!(addr.port(), 0);
 //! assert_eq!(tcp.scheme(), None);
 //! ```
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 mod host;
