@@ -144,6 +144,20 @@ fn cal_snd_mon_and_trace_against_a_running_seed() {
     assert!(trace.starts_with(&format!("{} ->", seed.node)), "{trace}");
     let dot = stdout(&run(&seed, &["trace", &seed.node, "--dot"]));
     assert!(dot.starts_with("digraph"), "{dot}");
+
+    let table = stdout(&run(&seed, &["stats", &seed.node]));
+    assert!(
+        table.starts_with(&format!("node {} (aemp-rs-", seed.node)),
+        "{table}"
+    );
+    assert!(
+        table.contains("PEER") && table.contains("hmac_sha3_512"),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&run(&seed, &["stats", &seed.node, "--json"]))).unwrap();
+    assert_eq!(json["node"], seed.node.as_str());
+    assert!(json["accepted"].as_u64().unwrap() >= 5, "{json}");
 }
 
 #[test]

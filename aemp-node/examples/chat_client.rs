@@ -10,6 +10,9 @@
 //!
 //! See the `chat_server` example for the seed and the secret.
 
+#[path = "common/logging.rs"]
+mod logging;
+
 use std::io::BufRead;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,11 +62,7 @@ fn server_connect(node: &Node, nick: &str, state: &Arc<State>) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    logging::init("warn");
     let nick = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "anonymous".into());

@@ -13,17 +13,16 @@
 //! and `aemp seeds "*:4040"`, running the seed with `aemp run profile seed`), the file's
 //! settings win, as in the original.
 
+#[path = "common/logging.rs"]
+mod logging;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use aemp_node::{Node, PortId};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    logging::init("info");
     let node = Node::builder()
         .secret("aemp-example")
         .binds(["127.0.0.1:4040"])

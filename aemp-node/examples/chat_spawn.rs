@@ -12,6 +12,9 @@
 //! The server is its own seed on 127.0.0.1:4040 with the secret `aemp-example`, and
 //! registers its node ID under `eg_chat_server2`.
 
+#[path = "common/logging.rs"]
+mod logging;
+
 use std::collections::HashSet;
 use std::io::BufRead;
 use std::sync::{Arc, Mutex};
@@ -123,11 +126,7 @@ fn client(nick: &str) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    logging::init("warn");
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args
         .iter()

@@ -526,6 +526,8 @@ impl NodeBuilder {
         for (name, args) in services {
             node.shared.services.call(&node, &name, args);
         }
+        #[cfg(feature = "metrics")]
+        crate::stats::export_periodically(&node);
         Ok(node)
     }
 }

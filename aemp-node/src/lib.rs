@@ -61,6 +61,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod async_port;
@@ -83,9 +84,11 @@ mod remote;
 mod services;
 mod shared;
 mod spawn;
+mod stats;
 mod tls;
 mod transports;
 
+pub use aemp_proto::node::{CoreStats, PeerState, PeerStats};
 pub use async_port::AsyncPort;
 pub use builder::NodeBuilder;
 pub use context::{self_port, InPortContext};
@@ -99,6 +102,7 @@ pub use ids::{NodeId, PortId};
 pub use message::{Message, Outcome, Reason};
 pub use monitor::NodeEvent;
 pub use node::{Node, TimerHandle};
+pub use stats::{NodeStats, STATS_FUNCTION};
 
 pub use aemp_config::{Overrides, Precedence};
 pub use aemp_proto::node::Limits;

@@ -13,6 +13,7 @@ use crate::{Node, PortId, StartError};
 fn built_in(func: &str) -> Option<FunctionFn> {
     match func {
         crate::logs::CONNECT_FUNCTION => Some(Arc::new(crate::logs::connect)),
+        crate::stats::STATS_FUNCTION => Some(Arc::new(crate::stats::answer)),
         _ => None,
     }
 }

@@ -156,8 +156,10 @@ fn a_cancelled_timer_does_not_run() {
     let n = builder("timers").binds(["127.0.0.1:0"]).start().unwrap();
     let (tx, rx) = channel();
     let tx2 = tx.clone();
-    n.after(Duration::from_millis(50), move || tx.send("cancelled").unwrap())
-        .cancel();
+    n.after(Duration::from_millis(50), move || {
+        tx.send("cancelled").unwrap()
+    })
+    .cancel();
     let _kept = n.after(Duration::from_millis(100), move || tx2.send("ran").unwrap());
     assert_eq!(next(&rx), "ran");
     nothing(&rx);

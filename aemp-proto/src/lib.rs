@@ -13,6 +13,7 @@
 //! - [`node`]: `NodeCore`, a whole node: ports, monitors, the ordering guarantee, the node
 //!   and global protocols.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod conn;

@@ -388,9 +388,9 @@ fn connection_churn_leaves_nothing_behind() {
     let stats = h.core.stats();
     assert_eq!(stats.links, 0);
     assert!(
-        stats.peers <= 11,
+        stats.known_nodes <= 11,
         "no record per connection: {} peers",
-        stats.peers
+        stats.known_nodes
     );
     report("2,000 connect/disconnect cycles", usage, 64 * KIB);
     assert!(usage.kept < 64 * KIB, "kept {} bytes", usage.kept);

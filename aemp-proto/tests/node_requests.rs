@@ -962,7 +962,7 @@ fn a_failed_connection_attempt_discards_the_queue_and_fires_monitors() {
         )]
     );
     assert_eq!(h.core.stats().queued_packets, 0);
-    assert_eq!(h.core.stats().peers, 0, "the node record is gone");
+    assert_eq!(h.core.stats().known_nodes, 0, "the node record is gone");
 
     // When the node is reachable later, none of the old packets arrive.
     h.on_dial("10.0.0.9:4040", Dial::Peer("far".into()));
@@ -1500,7 +1500,7 @@ fn a_global_node_gives_up_at_once_on_a_node_without_address() {
         )]
     );
     assert!(h.dialled.is_empty());
-    assert_eq!(h.core.stats().peers, 0);
+    assert_eq!(h.core.stats().known_nodes, 0);
 }
 
 #[test]

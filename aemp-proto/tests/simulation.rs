@@ -174,7 +174,7 @@ fn check_cleanup(net: &mut Net, seed: u64, mut t: Duration) -> Vec<String> {
                 n.id
             ));
         }
-        if s.peers > net.nodes.len() || s.links > 2 * net.nodes.len() {
+        if s.known_nodes > net.nodes.len() || s.links > 2 * net.nodes.len() {
             violations.push(format!(
                 "seed {seed}: {} has too many peers or links: {s:?}",
                 n.id

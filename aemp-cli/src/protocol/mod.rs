@@ -8,6 +8,7 @@ mod mon;
 mod run;
 mod services;
 mod snd;
+mod stats;
 mod trace;
 
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ pub(crate) enum ProtocolCmd {
     Cal,
     Mon,
     Trace,
+    Stats,
     Eval,
 }
 
@@ -36,6 +38,7 @@ impl ProtocolCmd {
             ProtocolCmd::Cal => cal::main(args),
             ProtocolCmd::Mon => mon::main(args),
             ProtocolCmd::Trace => trace::main(args),
+            ProtocolCmd::Stats => stats::main(args),
             ProtocolCmd::Eval => eval::main(args),
         }
     }

@@ -99,3 +99,21 @@ pub enum ConnError {
     #[error("closed locally: {0}")]
     Local(String),
 }
+
+/// What has crossed one connection, from [`Connection::traffic`](super::Connection::traffic).
+///
+/// ```
+/// let t = aemp_proto::conn::Traffic::default();
+/// assert_eq!(t.packets_in + t.packets_out, 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Traffic {
+    /// Bytes received from the transport.
+    pub bytes_in: u64,
+    /// Bytes handed to the transport.
+    pub bytes_out: u64,
+    /// Packets decoded (keepalives included).
+    pub packets_in: u64,
+    /// Packets encoded (keepalives included).
+    pub packets_out: u64,
+}

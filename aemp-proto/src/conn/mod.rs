@@ -28,7 +28,7 @@ use tracing::debug;
 
 pub use crate::tls::TlsRole;
 pub use config::{ConfigError, ConnConfig, MIN_NONCE_LEN};
-pub use event::{Channel, ConnError, ConnEvent};
+pub use event::{Channel, ConnError, ConnEvent, Traffic};
 
 use crate::handshake::lines::LineReader;
 use crate::handshake::{
@@ -119,6 +119,7 @@ pub struct Connection {
     decrypted: Vec<u8>,
     events: VecDeque<ConnEvent>,
     deadline: Option<Instant>,
+    traffic: Traffic,
 }
 
 impl Connection {
@@ -147,6 +148,7 @@ impl Connection {
         let mut conn = Connection {
             lines: LineReader::new(config.max_line),
             deadline: now.checked_add(config.handshake_timeout),
+            traffic: Traffic::default(),
             config,
             local,
             remote: [Vec::new(), Vec::new()],
@@ -191,6 +193,7 @@ impl Connection {
     /// # }
     /// ```
     pub fn handle_input(&mut self, data: &[u8]) {
+        self.traffic.bytes_in += data.len() as u64;
         if self.tls.is_some() {
             self.tls_input(data);
         } else {
@@ -263,6 +266,7 @@ impl Connection {
         if pending.is_empty() {
             return false;
         }
+        self.traffic.bytes_out += pending.len() as u64;
         if out.is_empty() {
             std::mem::swap(out, pending);
         } else {
@@ -363,7 +367,10 @@ impl Connection {
     pub fn send(&mut self, packet: &[Value]) {
         match &self.phase {
             Phase::Closed => {}
-            Phase::Data { send, .. } => send.encode(packet, &mut self.out),
+            Phase::Data { send, .. } => {
+                send.encode(packet, &mut self.out);
+                self.traffic.packets_out += 1;
+            }
             _ => self.held.push(packet.to_vec()),
         }
     }
@@ -382,7 +389,10 @@ impl Connection {
     pub fn send_message(&mut self, port: &str, msg: &[Value]) {
         match &self.phase {
             Phase::Closed => {}
-            Phase::Data { send, .. } => send.encode_message(port, msg, &mut self.out),
+            Phase::Data { send, .. } => {
+                send.encode_message(port, msg, &mut self.out);
+                self.traffic.packets_out += 1;
+            }
             _ => {
                 let mut packet = Vec::with_capacity(msg.len() + 1);
                 packet.push(Value::from(port));
@@ -484,6 +494,51 @@ impl Connection {
     /// ```
     pub fn is_authenticated(&self) -> bool {
         self.authenticated
+    }
+
+    /// What the stream itself provides (see [`Connection::set_channel`]).
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::conn::{Channel, ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// assert_eq!(c.channel(), &Channel::Plain);
+    /// # }
+    /// ```
+    pub fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
+    /// Whether TLS runs inside this connection (it has started).
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// assert!(!c.tls_running());
+    /// # }
+    /// ```
+    pub fn tls_running(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// What has crossed this connection so far: bytes as the transport carries them,
+    /// packets as the protocol counts them (keepalives included).
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// let mut out = Vec::new();
+    /// c.poll_transmit(&mut out);
+    /// assert_eq!(c.traffic().bytes_out, out.len() as u64);
+    /// # }
+    /// ```
+    pub fn traffic(&self) -> Traffic {
+        self.traffic
     }
 
     /// Bytes queued and not yet taken by [`Connection::poll_transmit`] (before TLS
@@ -678,6 +733,7 @@ impl Connection {
         });
         for packet in self.held.drain(..) {
             send.encode(&packet, &mut self.out);
+            self.traffic.packets_out += 1;
         }
         Ok(Phase::Data { send, decoder })
     }
@@ -690,7 +746,10 @@ impl Connection {
         decoder.feed(data);
         let error = loop {
             match decoder.next_packet() {
-                Ok(Some(packet)) => self.events.push_back(ConnEvent::Packet(packet)),
+                Ok(Some(packet)) => {
+                    self.traffic.packets_in += 1;
+                    self.events.push_back(ConnEvent::Packet(packet));
+                }
                 Ok(None) => return,
                 Err(e) => break e,
             }

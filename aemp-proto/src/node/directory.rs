@@ -105,6 +105,11 @@ impl Directory {
         self.local.bytes() + sources + self.merged.bytes() + cached
     }
 
+    /// How many families hold entries of this node, and (global role) of all nodes.
+    pub(super) fn family_counts(&self) -> (usize, usize) {
+        (self.local.families().len(), self.merged.families().len())
+    }
+
     pub(super) fn watch_count(&self) -> usize {
         self.watches.len()
     }

@@ -34,6 +34,18 @@ pub(super) struct Link {
     pub(super) blocked_since: Option<Instant>,
     /// Accepted and not yet authenticated: counted in `pending_handshakes`.
     pub(super) handshaking: bool,
+    /// What the handshake agreed on, once authenticated.
+    pub(super) session: Option<Session>,
+    /// The implementation the peer names in its greeting (`provider=`, e.g. `AE-2.01`).
+    pub(super) provider: Option<String>,
+}
+
+/// What a handshake agreed on.
+#[derive(Debug, Clone)]
+pub(super) struct Session {
+    pub(super) method: String,
+    pub(super) send_framing: crate::Framing,
+    pub(super) recv_framing: crate::Framing,
 }
 
 /// What the core knows about one remote node.
@@ -49,6 +61,10 @@ pub(super) struct Peer {
     pub(super) monitored: BTreeMap<String, SmallVec<[MonitorId; 2]>>,
     /// Our ports it monitors.
     pub(super) watching: BTreeSet<String>,
+    /// Connection attempts made to it, attempts given up, and the last error.
+    pub(super) connect_attempts: u64,
+    pub(super) connect_failures: u64,
+    pub(super) last_error: Option<String>,
 }
 
 /// Packets waiting for a node to connect, and about how many bytes they will take.
@@ -270,6 +286,8 @@ impl NodeCore {
                 writable: true,
                 blocked_since: None,
                 handshaking: false,
+                session: None,
+                provider: None,
             },
         );
         id
@@ -295,11 +313,26 @@ impl NodeCore {
             };
             match event {
                 ConnEvent::Greeted { node_id, kv } => {
+                    link.provider = kv
+                        .iter()
+                        .find(|(k, _)| k == "provider")
+                        .map(|(_, v)| v.clone());
                     self.judge_silence_if_announced(id, &kv);
                     self.on_greeted(id, node_id);
                 }
                 ConnEvent::TlsStarted { .. } => {}
-                ConnEvent::Authenticated { .. } => self.on_authenticated(id),
+                ConnEvent::Authenticated {
+                    send_framing,
+                    recv_framing,
+                    method,
+                } => {
+                    link.session = Some(Session {
+                        method,
+                        send_framing,
+                        recv_framing,
+                    });
+                    self.on_authenticated(id);
+                }
                 ConnEvent::Packet(packet) => self.on_packet(id, packet),
                 ConnEvent::Closed(err) => {
                     self.on_link_closed(id, err);
@@ -522,6 +555,7 @@ impl NodeCore {
         if let Some(peer) = self.peers.get_mut(node) {
             peer.up = None;
             peer.queue.clear();
+            peer.last_error = Some(Value::Array(reason.clone()).to_string());
         }
         self.fire_remote_monitors(node, &reason);
         self.events.push_back(Event::NodeDown {
@@ -760,9 +794,12 @@ impl NodeCore {
     /// Stops trying to reach `node`: its queue is dropped and every monitor on it fires.
     fn give_up_connecting(&mut self, node: &str, why: &str) {
         tracing::info!(%node, %why, "giving up connecting");
+        self.logs.counts.connect_failures += 1;
         if let Some(peer) = self.peers.get_mut(node) {
             peer.connecting = None;
             peer.queue.clear();
+            peer.connect_failures += 1;
+            peer.last_error = Some(why.to_owned());
         }
         self.fire_remote_monitors(node, &transport_error(node, why));
         self.forget_idle_peer(node);
@@ -906,6 +943,8 @@ impl NodeCore {
                 if let Some(addr) = c.addrs.get(c.next_addr % c.addrs.len().max(1)) {
                     c.next_addr += 1;
                     attempts.push(addr.clone());
+                    peer.connect_attempts += 1;
+                    self.logs.counts.connect_attempts += 1;
                 } else if !c.looking_up {
                     lookups.push(node.clone());
                 }

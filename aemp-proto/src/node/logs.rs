@@ -41,6 +41,20 @@ pub(super) struct Counts {
     pub(super) down: u64,
     pub(super) failed_handshakes: u64,
     pub(super) failed_auth: u64,
+    pub(super) connect_attempts: u64,
+    pub(super) connect_failures: u64,
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.accepted += other.accepted;
+        self.up += other.up;
+        self.down += other.down;
+        self.failed_handshakes += other.failed_handshakes;
+        self.failed_auth += other.failed_auth;
+        self.connect_attempts += other.connect_attempts;
+        self.connect_failures += other.connect_failures;
+    }
 }
 
 /// The throttle of one node.
@@ -49,7 +63,10 @@ pub(super) struct LogThrottle {
     start: Instant,
     shown: [u32; 3],
     suppressed: [u64; 3],
+    /// This window's counts.
     pub(super) counts: Counts,
+    /// The counts of the windows before.
+    earlier: Counts,
 }
 
 impl LogThrottle {
@@ -59,7 +76,15 @@ impl LogThrottle {
             shown: [0; 3],
             suppressed: [0; 3],
             counts: Counts::default(),
+            earlier: Counts::default(),
         }
+    }
+
+    /// The counts since the node started.
+    pub(super) fn totals(&self) -> Counts {
+        let mut all = self.earlier;
+        all.add(self.counts);
+        all
     }
 
     /// Whether a line of `topic` may be written at its own level now; if not, it is
@@ -104,7 +129,9 @@ impl LogThrottle {
                 );
             }
         }
+        let earlier = self.totals();
         *self = LogThrottle::new(now);
+        self.earlier = earlier;
     }
 }
 

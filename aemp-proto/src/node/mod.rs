@@ -36,6 +36,7 @@ mod peer_bounds;
 mod ports;
 mod requests;
 mod rng;
+mod stats;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub use ids::{port_id, split_port_id};
 pub use limits::Limits;
 pub use output::{ConnId, DbChange, Event, MonitorId, RequestId, TransportOutput, WatchId};
 pub use rng::Rng;
+pub use stats::{CoreStats, PeerState, PeerStats};
 
 use crate::protocol::{Request, RequestKind};
 use crate::Value;
@@ -124,36 +126,6 @@ pub enum Backlog {
     High,
 }
 
-/// Sizes of the tables of a [`NodeCore`], from [`NodeCore::stats`].
-///
-/// ```
-/// use aemp_proto::node::CoreStats;
-/// assert_eq!(CoreStats::default().ports, 0);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CoreStats {
-    /// Live local ports.
-    pub ports: usize,
-    /// Monitors set by this node that have not fired.
-    pub monitors: usize,
-    /// Remote nodes the core keeps a record of.
-    pub peers: usize,
-    /// Open or opening byte streams.
-    pub links: usize,
-    /// Packets queued for nodes that are being connected.
-    pub queued_packets: usize,
-    /// Local database watches.
-    pub watches: usize,
-    /// Remote nodes watching database families here (global role), counted per family.
-    pub remote_watchers: usize,
-    /// Bytes waiting to be written to connected peers or queued for nodes being
-    /// connected (see [`Limits::max_queued_bytes`]).
-    pub queued_bytes: usize,
-    /// About how many bytes the database entries held here take (see
-    /// [`Limits::max_db_bytes_per_node`]).
-    pub db_bytes: usize,
-}
-
 /// A whole AEMP node as a deterministic state machine. See the [module docs](self).
 #[derive(Debug)]
 pub struct NodeCore {
@@ -179,6 +151,8 @@ pub struct NodeCore {
     /// Live ports each remote node created with `spawn` (see
     /// [`Limits::max_spawned_ports_per_node`]).
     spawned: HashMap<String, usize>,
+    /// When the core was made.
+    started: Instant,
 }
 
 impl NodeCore {
@@ -221,6 +195,7 @@ impl NodeCore {
             logs: LogThrottle::new(now),
             pending_handshakes: 0,
             spawned: HashMap::new(),
+            started: now,
         };
         if node.seed_is_own_bind() {
             node.become_global(now);
@@ -335,37 +310,6 @@ impl NodeCore {
     /// ```
     pub fn node_is_up(&self, node: &str) -> bool {
         node == self.node_id() || self.peers.get(node).is_some_and(|p| p.up.is_some())
-    }
-
-    /// The sizes of the core's tables, to check that nothing grows without bound.
-    ///
-    /// ```
-    /// # fn example(now: std::time::Instant) {
-    /// # use aemp_proto::conn::ConnConfig;
-    /// # use aemp_proto::node::{NodeConfig, NodeCore};
-    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
-    /// node.port();
-    /// assert_eq!(node.stats().ports, 1);
-    /// assert_eq!(node.stats().peers, 0);
-    /// # }
-    /// ```
-    pub fn stats(&self) -> CoreStats {
-        CoreStats {
-            ports: self.ports.len(),
-            monitors: self.monitors.len(),
-            peers: self.peers.len(),
-            links: self.links.len(),
-            queued_packets: self.peers.values().map(|p| p.queue.len()).sum(),
-            watches: self.dir.watch_count(),
-            remote_watchers: self.dir.remote_watcher_count(),
-            queued_bytes: self
-                .links
-                .values()
-                .map(|l| l.conn.pending_bytes())
-                .sum::<usize>()
-                + self.peers.values().map(|p| p.queue.bytes).sum::<usize>(),
-            db_bytes: self.dir.bytes(),
-        }
     }
 
     /// The next thing the transport must do, or `None` when there is nothing. Pending
