@@ -15,21 +15,34 @@ use crate::{Error, Node, PortId};
 pub type DbFamily = BTreeMap<String, Value>;
 
 /// What [`Node::db_mon`] reports: the family as it is now, and the keys that changed.
+/// The node keeps the family for the watch and applies each change to it, so a
+/// notification costs in proportion to the change, not to the family.
 ///
 /// ```
-/// let c = aemp_node::DbChange::default();
-/// assert!(c.family.is_empty() && c.added.is_empty());
+/// # let node = aemp_node::Node::builder().norc().secret("s").binds(["127.0.0.1:0"]).start()?;
+/// node.db_mon("eg_family", |change: &aemp_node::DbChange| {
+///     println!("{} entries, +{:?} ~{:?} -{:?}", change.family.len(), change.added, change.changed, change.deleted);
+/// })
+/// .detach();
+/// # node.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct DbChange {
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DbChange<'a> {
     /// The whole family now.
-    pub family: DbFamily,
+    pub family: &'a DbFamily,
     /// Keys that appeared.
-    pub added: Vec<String>,
+    pub added: &'a [String],
     /// Keys whose value changed.
-    pub changed: Vec<String>,
+    pub changed: &'a [String],
     /// Keys that disappeared.
-    pub deleted: Vec<String>,
+    pub deleted: &'a [String],
+}
+
+/// One `db_mon` watch: the node's copy of the family and the callback.
+pub(crate) struct FamilyWatch {
+    pub(crate) family: DbFamily,
+    pub(crate) callback: Box<dyn FnMut(&DbChange<'_>) + Send>,
 }
 
 /// The text of a key as the database holds it.
@@ -181,14 +194,22 @@ impl Node {
     /// # node.shutdown();
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn db_mon(&self, family: &str, f: impl FnMut(&DbChange) + Send + 'static) -> WatchGuard {
+    pub fn db_mon(
+        &self,
+        family: &str,
+        f: impl FnMut(&DbChange<'_>) + Send + 'static,
+    ) -> WatchGuard {
         let id = {
             let now = self.now();
             let mut core = lock(&self.shared.core);
             let id = core.db_mon(family, now);
-            lock(&self.shared.reg)
-                .db_watchers
-                .insert(id, Arc::new(Mutex::new(f)));
+            lock(&self.shared.reg).db_watchers.insert(
+                id,
+                Arc::new(Mutex::new(FamilyWatch {
+                    family: DbFamily::new(),
+                    callback: Box::new(f),
+                })),
+            );
             id
         };
         self.shared.wake.wake();

@@ -7,6 +7,7 @@ use aemp_proto::node::{DbChange, Event};
 use aemp_proto::Value;
 
 use crate::context::{panic_text, run_in_port};
+use crate::db::FamilyWatch;
 use crate::shared::{lock, Handler, PortEntry};
 use crate::{Message, Node, NodeEvent, NodeId, PortId, Reason};
 
@@ -161,13 +162,20 @@ fn node_event(node: &Node, event: NodeEvent) {
 fn db_change(node: &Node, c: DbChange) {
     let watcher = lock(&node.shared.reg).db_watchers.get(&c.watch).cloned();
     if let Some(w) = watcher {
-        let change = crate::DbChange {
-            family: c.entries.into_iter().collect(),
-            added: c.added,
-            changed: c.changed,
-            deleted: c.deleted,
-        };
-        guarded("db_mon callback", || (*lock(&w))(&change));
+        guarded("db_mon callback", || {
+            let mut watch = lock(&w);
+            let FamilyWatch { family, callback } = &mut *watch;
+            family.extend(c.set);
+            for key in &c.deleted {
+                family.remove(key);
+            }
+            callback(&crate::DbChange {
+                family,
+                added: &c.added,
+                changed: &c.changed,
+                deleted: &c.deleted,
+            });
+        });
     }
 }
 

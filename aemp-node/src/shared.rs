@@ -12,7 +12,7 @@ use aemp_proto::Value;
 use hashbrown::HashMap;
 
 use crate::async_port::Mailbox;
-use crate::db::DbChange;
+use crate::db::FamilyWatch;
 use crate::services::Services;
 use crate::{Message, NodeEvent, NodeId, PortId, Reason};
 
@@ -26,8 +26,8 @@ pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) type Handler = Arc<Mutex<dyn FnMut(Message) -> Option<String> + Send>>;
 /// A node up/down watcher.
 pub(crate) type NodeWatcher = Arc<Mutex<dyn FnMut(&NodeEvent) + Send>>;
-/// A database family watcher: (family, added, changed, deleted).
-pub(crate) type DbWatcher = Arc<Mutex<dyn FnMut(&DbChange) + Send>>;
+/// A database family watcher: its copy of the family and its callback.
+pub(crate) type DbWatcher = Arc<Mutex<FamilyWatch>>;
 
 /// The receive handlers of one callback port.
 pub(crate) struct Callbacks {

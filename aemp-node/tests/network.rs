@@ -57,7 +57,7 @@ fn discovery_through_the_database_then_messages_both_ways() {
             found_tx
                 .send((
                     change.family.keys().cloned().collect::<Vec<_>>(),
-                    change.added.clone(),
+                    change.added.to_vec(),
                 ))
                 .unwrap();
         }
@@ -312,9 +312,9 @@ fn database_queries_registrations_and_changes() {
     let _watch = b.db_mon("eg_fam", move |change| {
         tx.send((
             change.family.clone(),
-            change.added.clone(),
-            change.changed.clone(),
-            change.deleted.clone(),
+            change.added.to_vec(),
+            change.changed.to_vec(),
+            change.deleted.to_vec(),
         ))
         .unwrap();
     });
@@ -506,6 +506,9 @@ fn counting_sink(node: &aemp_node::Node, every: u64) -> (PortId, std::sync::mpsc
     (port, rx)
 }
 
+/// How long bulk transfers may take to arrive (a liveness bound, not a speed check).
+const BULK: Duration = Duration::from_secs(60);
+
 fn a_fast_sender_waits_instead_of_losing_its_connection() {
     let (seed, addr) = seed();
     // 1 MiB is the last resort: 20 MB sent as fast as possible would blow through it
@@ -519,7 +522,12 @@ fn a_fast_sender_waits_instead_of_losing_its_connection() {
     for seq in 1..=20_000u64 {
         a.snd(&sink, ("m", seq, payload.as_str())).unwrap();
     }
-    assert_eq!(next(&counts), 20_000);
+    // 20 MB through a debug build while the other tests share two cores: a generous
+    // bound on liveness, not a speed check.
+    assert_eq!(
+        counts.recv_timeout(BULK).expect("all messages arrive"),
+        20_000
+    );
     nothing(&died);
     stop(&[&a, &b, &seed]);
 }
@@ -552,7 +560,7 @@ fn a_relaying_handler_slows_down_its_feeders_instead_of_overflowing() {
     for seq in 1..=4_000u64 {
         feeder.snd(&hop, ("m", seq, payload.as_str())).unwrap();
     }
-    match counts.recv_timeout(Duration::from_secs(10)) {
+    match counts.recv_timeout(BULK) {
         Ok(n) => assert_eq!(n, 4_000),
         Err(_) => panic!("stalled; monitor: {:?}", died.try_recv()),
     }

@@ -989,10 +989,8 @@ impl SendApp {
 impl App for SendApp {
     fn react(&mut self, core: &mut NodeCore, now: Instant, out: Event) {
         match &out {
-            Event::DbChange(c)
-                if c.watch == self.watch && !self.started && !c.entries.is_empty() =>
-            {
-                for (k, v) in &c.entries {
+            Event::DbChange(c) if c.watch == self.watch && !self.started && !c.set.is_empty() => {
+                for (k, v) in &c.set {
                     self.recv.insert(k.clone(), v.as_str().unwrap().to_owned());
                 }
                 self.start(core, now);
@@ -1370,7 +1368,7 @@ fn check_send_nodedown(prefix: &str) {
         })
         .next_back()
         .expect("db changes");
-    assert!(last.entries.is_empty(), "{}", r.cap.name);
+    assert!(last.set.is_empty(), "{}", r.cap.name);
     assert_eq!(last.deleted.len(), 5, "{}", r.cap.name);
     assert_eq!(r.h.core.stats().queued_packets, 0);
 }

@@ -1281,7 +1281,7 @@ fn slave_disconnect_deletes_its_entries_and_tells_watchers() {
     );
     let outs = h.take_events();
     assert!(outs.iter().any(|o| matches!(o,
-        Event::DbChange(c) if c.watch == w && c.entries.is_empty() && c.deleted == ["main", "p_custom"])));
+        Event::DbChange(c) if c.watch == w && c.set.is_empty() && c.deleted == ["main", "p_custom"])));
     h.send(send, pkt(&["", "g_find", "recv"]));
     assert_eq!(
         h.take(send),

@@ -126,7 +126,7 @@ impl Node {
         }));
         let (node, watched) = (self.clone(), state.clone());
         let watch = self.db_mon("'l", move |change| {
-            let (added, deleted) = (&change.added, &change.deleted);
+            let (added, deleted) = (change.added, change.deleted);
             let gone = {
                 let mut state = lock(&watched);
                 state.listed.extend(added.iter().cloned());

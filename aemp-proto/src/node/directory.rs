@@ -319,7 +319,7 @@ impl NodeCore {
     /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
     /// node.become_global(now);
     /// let w = node.db_mon("fam", now);
-    /// assert!(matches!(node.poll_event(), Some(Event::DbChange(c)) if c.watch == w && c.entries.is_empty()));
+    /// assert!(matches!(node.poll_event(), Some(Event::DbChange(c)) if c.watch == w && c.set.is_empty()));
     /// # }
     /// ```
     pub fn db_mon(&mut self, family: &str, now: Instant) -> WatchId {
@@ -663,12 +663,7 @@ impl NodeCore {
                 self.cache_changed(&family, entries.unwrap_or_default());
             }
             GlobalRequest::FamilyChanged { family, set, del } => {
-                let mut fam = self.dir.cache.get(&family).cloned().unwrap_or_default();
-                fam.extend(set);
-                for k in del {
-                    fam.remove(&k);
-                }
-                self.cache_changed(&family, fam);
+                self.cache_updated(&family, set, del);
             }
             GlobalRequest::SetDb { .. } | GlobalRequest::UpdateDb { .. } => {
                 tracing::debug!(%from, "database update for a global node ignored: not global");
@@ -693,6 +688,45 @@ impl NodeCore {
         }
     }
 
+    /// Slave role: the master told us a change of a watched family. The cache is
+    /// updated in place and watchers get the change only: the work is in proportion to
+    /// the change, not to the family.
+    fn cache_updated(&mut self, family: &str, set: Family, del: Vec<String>) {
+        let ids = self.dir.watches_of(family);
+        if ids.is_empty() {
+            return;
+        }
+        let cache = self.dir.cache.entry(family.to_owned()).or_default();
+        let mut diff = FamilyDiff::default();
+        for (key, value) in set {
+            match cache.get(&key) {
+                None => diff.added.push(key.clone()),
+                Some(old) if *old != value => diff.changed.push(key.clone()),
+                Some(_) => continue,
+            }
+            cache.insert(key, value);
+        }
+        for key in del {
+            if cache.remove(&key).is_some() {
+                diff.deleted.push(key);
+            }
+        }
+        let values = changed_values(Some(cache), &diff);
+        let unprimed: Vec<WatchId> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.dir.primed.contains(id))
+            .collect();
+        let whole = (!unprimed.is_empty()).then(|| cache.clone());
+        for id in ids {
+            if unprimed.contains(&id) {
+                self.prime_watch(id, family, whole.as_ref());
+            } else if !diff.is_empty() {
+                self.emit_change(id, family, values.clone(), diff.clone());
+            }
+        }
+    }
+
     fn prime_watch(&mut self, id: WatchId, family: &str, fam: Option<&Family>) {
         self.notify_watch(id, family, fam, None);
     }
@@ -708,7 +742,8 @@ impl NodeCore {
         let first = self.dir.primed.insert(id);
         let diff = FamilyDiff::between(if first { None } else { old }, new);
         if first || !diff.is_empty() {
-            self.emit_change(id, family, new, diff);
+            let values = changed_values(new, &diff);
+            self.emit_change(id, family, values, diff);
         }
     }
 
@@ -716,15 +751,13 @@ impl NodeCore {
         &mut self,
         watch: WatchId,
         family: &str,
-        entries: Option<&Family>,
+        set: Vec<(String, Value)>,
         diff: FamilyDiff,
     ) {
         self.events.push_back(Event::DbChange(DbChange {
             watch,
             family: family.to_owned(),
-            entries: entries
-                .map(|f| f.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
+            set,
             added: diff.added,
             changed: diff.changed,
             deleted: diff.deleted,
@@ -769,12 +802,8 @@ impl NodeCore {
             return;
         }
         if let Some(watchers) = self.dir.remote_watchers.get(family).cloned() {
-            let merged = self.dir.merged.family(family);
-            let set: Family = diff
-                .added
-                .iter()
-                .chain(&diff.changed)
-                .filter_map(|k| Some((k.clone(), merged?.get(k)?.clone())))
+            let set: Family = changed_values(self.dir.merged.family(family), &diff)
+                .into_iter()
                 .collect();
             let change = GlobalRequest::FamilyChanged {
                 family: family.to_owned(),
@@ -790,10 +819,10 @@ impl NodeCore {
         if ids.is_empty() {
             return;
         }
-        let fam = self.dir.merged.family(family).cloned();
+        let values = changed_values(self.dir.merged.family(family), &diff);
         for id in ids {
             self.dir.primed.insert(id);
-            self.emit_change(id, family, fam.as_ref(), diff.clone());
+            self.emit_change(id, family, values.clone(), diff.clone());
         }
     }
 
@@ -823,4 +852,19 @@ impl NodeCore {
             self.send_remote(&g, packet.clone());
         }
     }
+}
+
+/// The values in `family` of the keys `diff` added or changed, sorted by key.
+fn changed_values(family: Option<&Family>, diff: &FamilyDiff) -> Vec<(String, Value)> {
+    let Some(family) = family else {
+        return Vec::new();
+    };
+    let mut values: Vec<(String, Value)> = diff
+        .added
+        .iter()
+        .chain(&diff.changed)
+        .filter_map(|k| Some((k.clone(), family.get(k)?.clone())))
+        .collect();
+    values.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    values
 }

@@ -154,15 +154,17 @@ pub enum Event {
     DbChange(DbChange),
 }
 
-/// One notification of a database watch.
+/// One notification of a database watch: what changed, not the whole family (a watcher
+/// that wants the family applies `set` and `deleted` to a copy that starts empty; the
+/// first notification sets every entry).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DbChange {
     /// The watch.
     pub watch: WatchId,
     /// The family.
     pub family: String,
-    /// The whole family after the change, sorted by key.
-    pub entries: Vec<(String, Value)>,
+    /// The new values of the added and changed keys, sorted by key.
+    pub set: Vec<(String, Value)>,
     /// Keys that appeared.
     pub added: Vec<String>,
     /// Keys whose value changed.

@@ -262,7 +262,11 @@ impl Net {
                 }
             }
             Event::DbChange(change) => {
-                self.nodes[i].log.view = change.entries.into_iter().collect();
+                let view = &mut self.nodes[i].log.view;
+                view.extend(change.set);
+                for key in &change.deleted {
+                    view.remove(key);
+                }
             }
             _ => {}
         }
