@@ -1,7 +1,6 @@
 //! The auth lines of every hmac handshake recorded from real Perl AnyEvent::MP 2.x nodes
 //! (`tests/vectors/handshakes.json`).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,10 +11,9 @@ use aemp_proto::handshake::{
 use aemp_proto::{ConnConfig, ConnEvent, Connection, Framing};
 use serde_json::Value as Json;
 
-/// The copy of the Perl reference vectors kept in this crate.
-fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
-}
+#[path = "common/package.rs"]
+mod package;
+use package::vectors_dir;
 
 struct Vector {
     name: String,

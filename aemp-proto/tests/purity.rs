@@ -5,6 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/package.rs"]
+mod package;
+use package::package_dir;
+
 /// Words that would mean the core does I/O, reads a clock, spawns threads or asks the OS
 /// for randomness.
 const FORBIDDEN_WORDS: &[&str] = &[
@@ -48,10 +52,7 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn sources_name_no_io_clock_thread_or_os_randomness() {
     let mut files = Vec::new();
-    sources(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut files,
-    );
+    sources(&package_dir().join("src"), &mut files);
     assert!(files.len() > 10, "found only {} source files", files.len());
     let mut found = Vec::new();
     for file in files {
@@ -87,7 +88,7 @@ fn normal_dependencies_hold_no_runtime_socket_or_os_randomness() {
             "none",
             "--offline",
         ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(package_dir())
         .output()
         .expect("run cargo tree");
     assert!(

@@ -5,17 +5,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use aemp_proto::{Framing, Value};
 
-/// The copy of the Perl reference vectors kept in this crate (`tests/vectors/`; its README
-/// says where they come from).
-pub fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("vectors")
-}
+#[path = "package.rs"]
+mod package;
+pub use package::vectors_dir;
 
 /// The names (without `.json`) of every capture, sorted.
 pub fn capture_names() -> Vec<String> {
