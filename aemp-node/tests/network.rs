@@ -524,10 +524,13 @@ fn a_fast_sender_waits_instead_of_losing_its_connection() {
     }
     // 20 MB through a debug build while the other tests share two cores: a generous
     // bound on liveness, not a speed check.
-    assert_eq!(
-        counts.recv_timeout(BULK).expect("all messages arrive"),
-        20_000
-    );
+    match counts.recv_timeout(BULK) {
+        Ok(n) => assert_eq!(n, 20_000),
+        Err(e) => panic!(
+            "not all messages arrived ({e}); monitor: {:?}",
+            died.try_recv()
+        ),
+    }
     nothing(&died);
     stop(&[&a, &b, &seed]);
 }

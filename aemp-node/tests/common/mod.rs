@@ -33,10 +33,15 @@ pub fn seed() -> (Node, String) {
 }
 
 /// A node using `seed_addr`, listening on an ephemeral loopback port; returns once it is
-/// connected to the seed.
+/// connected to the seed and the seed's database has its addresses (before that, another
+/// node looking it up is told "no known address", as by the original).
 pub fn member(b: NodeBuilder, seed: &Node, seed_addr: &str) -> Node {
     let node = start(b.binds([any_port()]).seeds([seed_addr]));
     eventually("connection to the seed", || node.node_is_up(seed.node_id()));
+    let me = node.node_id().to_string();
+    eventually("the seed to know the node's addresses", || {
+        futures_lite::future::block_on(seed.db_keys("'l")).is_ok_and(|keys| keys.contains(&me))
+    });
     node
 }
 
