@@ -101,12 +101,10 @@ pub struct DbWatch(pub(crate) WatchId);
 impl sealed::Sealed for PortMonitor {}
 impl Undo for PortMonitor {
     fn undo(self, node: &Node) {
-        let now = node.now();
-        let mut core = lock(&node.shared.core);
-        core.unmonitor(self.0, now);
-        lock(&node.shared.reg).monitors.remove(&self.0);
-        drop(core);
-        node.shared.wake.wake();
+        node.with_core(|core, now| {
+            core.unmonitor(self.0, now);
+            lock(&node.shared.reg).monitors.remove(&self.0);
+        });
     }
 }
 
@@ -127,12 +125,10 @@ impl Undo for DbEntry {
 impl sealed::Sealed for DbWatch {}
 impl Undo for DbWatch {
     fn undo(self, node: &Node) {
-        let now = node.now();
-        let mut core = lock(&node.shared.core);
-        core.db_unmon(self.0, now);
-        lock(&node.shared.reg).db_watchers.remove(&self.0);
-        drop(core);
-        node.shared.wake.wake();
+        node.with_core(|core, now| {
+            core.db_unmon(self.0, now);
+            lock(&node.shared.reg).db_watchers.remove(&self.0);
+        });
     }
 }
 

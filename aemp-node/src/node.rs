@@ -205,9 +205,15 @@ impl Node {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn snd_values(&self, port: &PortId, msg: Vec<Value>) {
-        if let Ok(true) = self.queue(port, msg) {
+        let _ = self.send_owned(port, msg);
+    }
+
+    /// [`Node::snd`] of values already built: nothing is serialized again.
+    pub(crate) fn send_owned(&self, port: &PortId, msg: Vec<Value>) -> Result<(), Error> {
+        if self.queue(port, msg)? {
             self.wait_for_room(port.node());
         }
+        Ok(())
     }
 
     /// Kills a port, local or remote. [`Reason::normal`] is a normal kill: "kill my linked

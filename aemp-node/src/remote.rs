@@ -26,9 +26,7 @@ impl Node {
         func: &str,
         args: impl Serialize,
     ) -> Result<(), Error> {
-        let mut msg = vec![Value::from(func)];
-        msg.extend(aemp_proto::to_values(&args)?);
-        self.snd(&PortId::from(node.as_ref()), msg)
+        self.snd_to_node_port(node.as_ref(), vec![Value::from(func)], args)
     }
 
     /// Has `node` send `msg` (a sequence) to `port`, as the original's `snd_on`: the
@@ -48,8 +46,18 @@ impl Node {
         port: &PortId,
         msg: impl Serialize,
     ) -> Result<(), Error> {
-        let mut relayed = vec![Value::from("snd"), Value::from(port)];
-        relayed.extend(aemp_proto::to_values(&msg)?);
-        self.snd(&PortId::from(node.as_ref()), relayed)
+        let head = vec![Value::from("snd"), Value::from(port)];
+        self.snd_to_node_port(node.as_ref(), head, msg)
+    }
+
+    /// Sends `head` followed by the values of `rest` (a sequence) to `node`'s node port.
+    fn snd_to_node_port(
+        &self,
+        node: &str,
+        mut head: Vec<Value>,
+        rest: impl Serialize,
+    ) -> Result<(), Error> {
+        head.extend(aemp_proto::to_values(&rest)?);
+        self.send_owned(&PortId::from(node), head)
     }
 }

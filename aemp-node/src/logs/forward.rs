@@ -208,7 +208,7 @@ fn send_forever() {
             let Waiting { records, dropped } = std::mem::take(&mut *lock(&catcher.waiting));
             let report = (dropped > 0).then(|| dropped_record(dropped));
             for record in records.into_iter().chain(report) {
-                if catcher.node.snd(&catcher.reply, record).is_err() {
+                if catcher.node.send_owned(&catcher.reply, record).is_err() {
                     remove(catcher.id); // the node stopped
                     break;
                 }
