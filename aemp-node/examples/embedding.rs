@@ -122,6 +122,11 @@ impl Host {
                         s.closing = true;
                     }
                 }
+                TransportOutput::Detach { conn } => {
+                    // This example runs no data functions: a data connection is dropped.
+                    self.streams.remove(&conn);
+                    drop(self.core.take_data(conn));
+                }
             }
         }
         let mut delivered = Vec::new();

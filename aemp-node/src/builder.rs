@@ -402,6 +402,30 @@ impl NodeBuilder {
         self
     }
 
+    /// Registers a data function: when another node opens a data connection to this one
+    /// naming it ([`Node::connect_data`], or the original's
+    /// `AnyEvent::MP::DataConn::connect_to`), it runs on the node's driver with the
+    /// arguments and this end of the stream. It must not block: start a task (or a thread)
+    /// that uses the stream.
+    ///
+    /// ```
+    /// use futures_lite::AsyncWriteExt;
+    /// let b = aemp_node::Node::builder().register_data_function("My::greeter", |_node, _args, mut stream| {
+    ///     std::thread::spawn(move || futures_lite::future::block_on(stream.write_all(b"hello\n")));
+    /// });
+    /// # drop(b);
+    /// ```
+    pub fn register_data_function(
+        mut self,
+        name: &str,
+        f: impl Fn(&Node, Vec<Value>, crate::DataStream) + Send + Sync + 'static,
+    ) -> Self {
+        self.services
+            .data_functions
+            .insert(name.to_owned(), Arc::new(f));
+        self
+    }
+
     /// Starts the node on the default runtime: async-io, with the driver on a thread of
     /// its own. Listeners are bound when this returns.
     ///
@@ -513,6 +537,11 @@ impl NodeBuilder {
                 wake: Default::default(),
                 room: event_listener::Event::new(),
                 services: self.services,
+                data: Mutex::default(),
+                spawn: {
+                    let rt = rt.clone();
+                    Arc::new(move |name: &str, task| rt.spawn(name, task))
+                },
                 stopping: AtomicBool::new(false),
                 stopped: stopped_rx,
             }),

@@ -43,6 +43,11 @@ pub(crate) fn dispatch(node: &Node, event: Event) {
             }
         }
         Event::DbChange(change) => db_change(node, change),
+        Event::DataFailed {
+            id,
+            reason,
+            no_address,
+        } => crate::dataconn::failed(node, &id, &reason, no_address),
         other => tracing::debug!(event = ?other, "an event of the core this node does not use"),
     }
 }

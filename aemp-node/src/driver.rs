@@ -15,7 +15,9 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use aemp_proto::node::{ConnId, Event, NodeCore, TransportOutput};
+use std::collections::HashMap;
+
+use aemp_proto::node::{ConnId, DataConnection, Event, NodeCore, TransportOutput};
 use aemp_runtime::Sleep;
 use aemp_transport::{StreamEvent, Streams, Transports};
 
@@ -35,6 +37,8 @@ pub(crate) struct Driver<S: Sleep> {
     streams: Streams,
     /// The core's events of a round, on their way to the dispatcher (kept to reuse it).
     events: Vec<Event>,
+    /// Data connections taken from the core whose stream still writes what was queued.
+    detaching: HashMap<ConnId, DataConnection>,
     sleep: S,
     /// Busy polling: how long to keep polling after the last work before sleeping.
     spin: Option<Duration>,
@@ -58,6 +62,7 @@ impl<S: Sleep> Driver<S> {
             transports,
             streams,
             events: Vec::new(),
+            detaching: HashMap::new(),
             sleep,
             spin: None,
             last_work,
@@ -99,6 +104,7 @@ impl<S: Sleep> Driver<S> {
             progress |= self.timeouts();
             progress |= self.outputs();
             progress |= self.write(cx);
+            progress |= self.hand_over();
             if progress {
                 // Senders waiting for room in a queue look again.
                 self.node.shared.room.notify(usize::MAX);
@@ -197,6 +203,7 @@ impl<S: Sleep> Driver<S> {
                 TransportOutput::Connect { conn, addr } => self.connect(conn, &addr),
                 TransportOutput::Transmit { conn, data } => self.send(conn, data),
                 TransportOutput::Close { conn } => self.streams.close(conn),
+                TransportOutput::Detach { conn } => self.detach(conn),
             }
         }
         dispatch_all(&self.node, &mut events);
@@ -216,6 +223,38 @@ impl<S: Sleep> Driver<S> {
                 self.core().conn_closed(conn, &why, self.node.now());
             }
         }
+    }
+
+    /// Takes an authenticated data connection's state from the core; its stream follows
+    /// once what is queued for it is written (see [`Driver::hand_over`]).
+    fn detach(&mut self, conn: ConnId) {
+        let data = self.core().take_data(conn);
+        if let Some(data) = data {
+            self.detaching.insert(conn, data);
+            self.streams.detach(conn);
+        }
+    }
+
+    /// Hands each detached data connection, stream and state, to whoever waits for it.
+    fn hand_over(&mut self) -> bool {
+        let mut progress = false;
+        while let Some((conn, stream)) = self.streams.take_detached() {
+            if let Some(data) = self.detaching.remove(&conn) {
+                crate::dataconn::arrived(&self.node, data, stream);
+                progress = true;
+            }
+        }
+        let failed: Vec<ConnId> = (self.detaching.keys().copied())
+            .filter(|id| !self.streams.contains(*id))
+            .collect();
+        for conn in failed {
+            if let Some(data) = self.detaching.remove(&conn) {
+                let why = "the stream failed before it was handed over";
+                crate::dataconn::failed(&self.node, &data.id, why, false);
+                progress = true;
+            }
+        }
+        progress
     }
 
     /// Queues bytes for a stream; a full stream stops the core's flow to it until it

@@ -95,6 +95,27 @@ pub enum CalError {
     Stopped,
 }
 
+/// Why [`Node::connect_data`](crate::Node::connect_data) gave no stream.
+///
+/// ```
+/// let e = aemp_node::DataConnError::Failed(aemp_node::Reason::new("AnyEvent::MP::DataConn", "n: no listeners found"));
+/// assert!(e.to_string().contains("no listeners found"));
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataConnError {
+    /// The arguments could not be encoded.
+    #[error("cannot encode the arguments: {0}")]
+    Encode(#[from] ValueError),
+    /// The attempt failed: the reason its port was killed with, as in the original
+    /// (`AnyEvent::MP::DataConn => why`: a timeout, no listeners, a refused stream, ...).
+    #[error("data connection failed: {0}")]
+    Failed(Reason),
+    /// The node was shut down.
+    #[error("the node has been shut down")]
+    Stopped,
+}
+
 /// Why an [`AsyncPort`](crate::AsyncPort) receive returned no message.
 ///
 /// ```

@@ -68,6 +68,7 @@ mod async_port;
 mod builder;
 mod config;
 mod context;
+mod dataconn;
 mod db;
 mod dispatch;
 mod driver;
@@ -92,8 +93,9 @@ pub use aemp_proto::node::{CoreStats, PeerState, PeerStats};
 pub use async_port::AsyncPort;
 pub use builder::NodeBuilder;
 pub use context::{self_port, InPortContext};
+pub use dataconn::{data_echo, DataStream, DATA_ECHO_FUNCTION};
 pub use db::{DbChange, DbFamily};
-pub use error::{CalError, Error, RecvError, StartError};
+pub use error::{CalError, DataConnError, Error, RecvError, StartError};
 pub use guard::{
     DbEntry, DbGuard, DbWatch, Guard, MonitorGuard, NodeMonitorGuard, NodeWatcher, PortMonitor,
     Undo, WatchGuard,

@@ -331,6 +331,13 @@ impl Node {
         lock(&self.shared.timers).cancel(id);
     }
 
+    /// Starts `task` on the node's runtime; a runtime that refuses is logged.
+    pub(crate) fn spawn_task(&self, name: &str, task: aemp_runtime::BoxFuture<()>) {
+        if let Err(e) = (self.shared.spawn)(name, task) {
+            tracing::error!(task = name, error = %e, "cannot start a task");
+        }
+    }
+
     /// Stops the node: it stops listening, closes every connection (after writing what was
     /// already queued, for at most a second) and drops all handlers. Remote nodes see the
     /// connections end and fire their monitors. Returns at once; await

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use aemp_proto::Value;
 
 use crate::context::{panic_text, run_in_port};
+use crate::dataconn::DataFn;
 use crate::{Node, PortId, StartError};
 
 /// The functions every node answers without registering them.
@@ -14,6 +15,8 @@ fn built_in(func: &str) -> Option<FunctionFn> {
     match func {
         crate::logs::CONNECT_FUNCTION => Some(Arc::new(crate::logs::connect)),
         crate::stats::STATS_FUNCTION => Some(Arc::new(crate::stats::answer)),
+        crate::dataconn::EXPECT_FUNCTION => Some(Arc::new(crate::dataconn::expect)),
+        crate::dataconn::CONNECT_FUNCTION => Some(Arc::new(crate::dataconn::connect_back)),
         _ => None,
     }
 }
@@ -29,6 +32,7 @@ pub(crate) type FunctionFn = Arc<dyn Fn(&Node, Vec<Value>) + Send + Sync>;
 pub(crate) struct Services {
     pub(crate) inits: HashMap<String, InitFn>,
     pub(crate) functions: HashMap<String, FunctionFn>,
+    pub(crate) data_functions: HashMap<String, DataFn>,
 }
 
 impl Services {
@@ -77,6 +81,11 @@ impl Services {
                 Ok((service.name.clone(), args))
             })
             .collect()
+    }
+
+    /// The registered data function of that name.
+    pub(crate) fn data_function(&self, func: &str) -> Option<DataFn> {
+        self.data_functions.get(func).cloned()
     }
 
     /// Calls the named function (registered, or one every node has); unknown names and

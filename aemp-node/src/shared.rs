@@ -12,6 +12,7 @@ use aemp_proto::Value;
 use hashbrown::HashMap;
 
 use crate::async_port::Mailbox;
+use crate::dataconn::DataState;
 use crate::db::FamilyWatch;
 use crate::services::Services;
 use crate::{Message, NodeEvent, NodeId, PortId, Reason};
@@ -104,6 +105,10 @@ impl Timers {
     }
 }
 
+/// Starts a named task on the node's runtime.
+pub(crate) type Spawner =
+    Arc<dyn Fn(&str, aemp_runtime::BoxFuture<()>) -> std::io::Result<()> + Send + Sync>;
+
 /// The clock of the node's runtime: every `now` the core is given comes from it.
 pub(crate) type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
@@ -151,6 +156,10 @@ pub(crate) struct Shared {
     /// room in a queue look again (see [`crate::flow`]).
     pub(crate) room: event_listener::Event,
     pub(crate) services: Services,
+    /// Data connections being opened or expected.
+    pub(crate) data: Mutex<DataState>,
+    /// Starts a task on the node's runtime.
+    pub(crate) spawn: Spawner,
     pub(crate) stopping: AtomicBool,
     pub(crate) stopped: async_channel::Receiver<()>,
 }

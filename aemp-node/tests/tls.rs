@@ -20,6 +20,7 @@ common::runtime_suite! {
     a_peer_without_certificate_is_served_without_tls_by_the_secret,
     without_tls_and_without_secret_there_is_no_handshake,
     a_bad_certificate_setting_is_a_start_error,
+    a_data_connection_is_encrypted_too,
 }
 
 common::tcp_suite! {
@@ -34,6 +35,7 @@ fn gencert() -> String {
 /// A node builder with short timeouts and the given certificate and secret, if any.
 fn node(id: &str, cert: Option<&str>, secret: Option<&str>) -> NodeBuilder {
     let mut b = Node::builder()
+        .register_data_function(aemp_node::DATA_ECHO_FUNCTION, aemp_node::data_echo)
         .norc()
         .node_id(id)
         .monitor_timeout(Duration::from_secs(2))
@@ -87,6 +89,22 @@ fn a_shared_certificate_without_secret_authenticates_with_tls_sha3_512() {
         only_tls(node("a", Some(&pem), None)),
     );
     connect_and_talk(&a, &seed);
+    stop(&[&a, &seed]);
+}
+
+fn a_data_connection_is_encrypted_too() {
+    let pem = gencert();
+    let (seed, a) = pair(node("seed", Some(&pem), None), node("a", Some(&pem), None));
+    eventually("the nodes to connect", || a.node_is_up(seed.node_id()));
+    let timeout = Duration::from_secs(5);
+    let opened = a.connect_data(seed.node_id(), timeout, aemp_node::DATA_ECHO_FUNCTION, ());
+    let stream = common::block(opened).unwrap();
+    // Over QUIC the transport encrypts; over TCP TLS runs inside the connection.
+    assert_eq!(
+        stream.encrypted(),
+        common::transport() == common::Transport::Tcp
+    );
+    common::assert_echoed(stream, 200_000);
     stop(&[&a, &seed]);
 }
 

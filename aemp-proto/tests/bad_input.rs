@@ -132,8 +132,8 @@ fn garbage_greeting() {
 #[test]
 fn wrong_protocol_name() {
     let mut l = local();
-    l.input(b"aemp-dataconn;1;b;hmac_sha3_512;cbor\n");
-    l.assert_handshake_error(HandshakeError::WrongProtocol("aemp-dataconn".into()));
+    l.input(b"aemp-other;1;b;hmac_sha3_512;cbor\n");
+    l.assert_handshake_error(HandshakeError::WrongProtocol("aemp-other".into()));
 }
 
 #[test]

@@ -61,6 +61,7 @@ pub fn exchange(ctx: &Ctx, hello: Hello) -> Result<Exchanged, Failure> {
     kv.push(("mproto".into(), "1".into()));
     kv.push(("gproto".into(), "1".into()));
     let line1 = Greeting {
+        protocol: "aemp".into(),
         node_id: hello.node_id.clone(),
         auth_accept: vec![HMAC.into()],
         framings: hello.framings.clone(),

@@ -115,6 +115,9 @@ pub(crate) static COMMANDS: &[Spec] = &[
     spec!("trace", P(ProtocolCmd::Trace), Protocol, "<node>", "trace the network topology from a node", ""),
     spec!("stats", P(ProtocolCmd::Stats), Protocol, "<node> [--json]", "print a (Rust) node's statistics",
         "Per node: uptime, ports, monitors, connections, queued bytes, database, counts.\nPer peer: state, transport, provider, authentication, framings, messages and bytes\nin and out, queued bytes, connection attempts and failures, last error.\n--json prints the same as JSON. Perl nodes do not report statistics."),
+    spec!("dataconn", P(ProtocolCmd::DataConn), Protocol, "<node> <function> [<arg...>]",
+        "open a data connection: standard input to it, what comes back to standard output",
+        "On <node>, the data function <function> runs with the arguments and its end of the\nconnection (aemp run nodes have aemp_echo::data, an echo). Arguments as for snd."),
     spec!("run", P(ProtocolCmd::Run), Run, "<configure-args...>", "run a node, e.g. aemp run profile seed",
         "The arguments are key/value pairs as for configure: profile NAME, norc 1,\nforce 1, or any configuration key and its value."),
 

@@ -3,6 +3,7 @@
 
 mod cal;
 mod client;
+mod dataconn;
 mod eval;
 mod mon;
 mod run;
@@ -25,6 +26,7 @@ pub(crate) enum ProtocolCmd {
     Trace,
     Stats,
     Eval,
+    DataConn,
 }
 
 impl ProtocolCmd {
@@ -40,6 +42,7 @@ impl ProtocolCmd {
             ProtocolCmd::Trace => trace::main(args),
             ProtocolCmd::Stats => stats::main(args),
             ProtocolCmd::Eval => eval::main(args),
+            ProtocolCmd::DataConn => dataconn::main(args),
         }
     }
 }

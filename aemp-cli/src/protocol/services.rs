@@ -9,10 +9,12 @@ const ECHO_FAMILY: &str = "aemp_echo";
 /// The log catcher's name as the original spells it, accepted as well.
 const ORIGINAL_LOG_CATCHER: &str = "AnyEvent::MP::LogCatcher::catch";
 
-/// Registers every service with the builder.
+/// Registers every service with the builder (and the echo service's data function, which
+/// must be known before the node starts: every `aemp run` node answers it).
 pub(super) fn register(builder: NodeBuilder) -> NodeBuilder {
     builder
         .register_function("echo", |node, _args| start_echo(node))
+        .register_data_function(aemp_node::DATA_ECHO_FUNCTION, aemp_node::data_echo)
         .register_function("log_catcher", start_log_catcher)
         .register_function(ORIGINAL_LOG_CATCHER, start_log_catcher)
 }

@@ -15,9 +15,11 @@ pub(crate) use runtime::{runtime_suite, tcp_suite};
 /// Generous bound for anything that should happen "soon" over loopback.
 pub const SOON: Duration = Duration::from_secs(10);
 
-/// A builder with the test secret and short timeouts, ignoring any rc file.
+/// A builder with the test secret and short timeouts, ignoring any rc file, that answers
+/// data connections to the echo function.
 pub fn builder(id: &str) -> NodeBuilder {
     Node::builder()
+        .register_data_function(aemp_node::DATA_ECHO_FUNCTION, aemp_node::data_echo)
         .norc()
         .node_id(id)
         .secret("test-secret")
@@ -84,6 +86,31 @@ pub fn block<F: Future>(f: F) -> F::Output {
         None
     };
     futures_lite::future::block_on(async { Some(f.await) }.or(timeout)).expect("future timed out")
+}
+
+/// Writes `data` to a data connection to an echo and reads back as much at the same time
+/// (the echo would stall on full buffers if the writer waited for the end first); returns
+/// what came back.
+pub async fn round_trip(stream: aemp_node::DataStream, data: &[u8]) -> Vec<u8> {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let (mut reader, mut writer) = futures_lite::io::split(stream);
+    let write = async {
+        writer.write_all(data).await.unwrap();
+        writer.close().await.unwrap();
+    };
+    let read = async {
+        let mut back = Vec::new();
+        reader.read_to_end(&mut back).await.unwrap();
+        back
+    };
+    futures_lite::future::zip(write, read).await.1
+}
+
+/// Sends `len` bytes that are not all alike through an echo and checks what comes back.
+pub fn assert_echoed(stream: aemp_node::DataStream, len: usize) {
+    let data: Vec<u8> = (0..len).map(|i| (i * 7 + i / 251) as u8).collect();
+    let back = block(round_trip(stream, &data));
+    assert!(back == data, "{} bytes came back of {}", back.len(), len);
 }
 
 /// Shuts nodes down and waits for their drivers.

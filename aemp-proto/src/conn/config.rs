@@ -54,6 +54,14 @@ pub struct ConnConfig {
 /// ```
 pub const MIN_NONCE_LEN: usize = 16;
 
+/// The greeting key that names a data connection's ID (`b@node`: made by the node that
+/// asked for the connection).
+///
+/// ```
+/// assert_eq!(aemp_proto::conn::DATA_ID_KEY, "dataconn_id");
+/// ```
+pub const DATA_ID_KEY: &str = "dataconn_id";
+
 impl ConnConfig {
     /// The defaults of the original implementation: offer `tls_sha3_512,hmac_sha3_512`,
     /// accept `tls_sha3_512,hmac_sha3_512,tls_anon,cleartext`, every framing (fast first),
@@ -163,28 +171,47 @@ impl ConnConfig {
     /// assert_eq!(cfg.greeting().get("mproto"), Some("1"));
     /// ```
     pub fn greeting(&self) -> Greeting {
-        let mut kv: Vec<(String, String)> = vec![
-            (
-                "provider".into(),
-                concat!("aemp-rs-", env!("CARGO_PKG_VERSION")).into(),
-            ),
-            ("mproto".into(), "1".into()),
-            ("gproto".into(), "1".into()),
-        ];
-        if self.tls.is_some() {
-            kv.push(("tls".into(), "1.0".into()));
-        }
+        let mut kv = vec![("mproto".into(), "1".into()), ("gproto".into(), "1".into())];
         for (k, v) in &self.extra_kv {
             match kv.iter_mut().find(|(key, _)| key == k) {
                 Some(entry) => entry.1 = v.clone(),
                 None => kv.push((k.clone(), v.clone())),
             }
         }
+        self.greeting_of(crate::handshake::PROTOCOL, kv)
+    }
+
+    /// Our greeting line 1 for a data connection we open: protocol `aemp-dataconn` and the
+    /// connection's ID, without the node protocol's keys (as the original sends it).
+    ///
+    /// ```
+    /// # use aemp_proto::ConnConfig;
+    /// let g = ConnConfig::new("a", Some(b"s".to_vec())).data_greeting("b@a");
+    /// assert_eq!(g.protocol, "aemp-dataconn");
+    /// assert_eq!(g.get("dataconn_id"), Some("b@a"));
+    /// assert_eq!(g.get("mproto"), None);
+    /// ```
+    pub fn data_greeting(&self, id: &str) -> Greeting {
+        let kv = vec![(DATA_ID_KEY.into(), id.into())];
+        self.greeting_of(crate::handshake::DATA_PROTOCOL, kv)
+    }
+
+    /// A greeting of `protocol`: the provider, TLS if configured, then `kv`.
+    fn greeting_of(&self, protocol: &str, kv: Vec<(String, String)>) -> Greeting {
+        let mut all = vec![(
+            "provider".into(),
+            concat!("aemp-rs-", env!("CARGO_PKG_VERSION")).into(),
+        )];
+        if self.tls.is_some() {
+            all.push(("tls".into(), "1.0".into()));
+        }
+        all.extend(kv);
         Greeting {
+            protocol: protocol.to_owned(),
             node_id: self.node_id.clone(),
             auth_accept: self.auth_accept.clone(),
             framings: self.framings.iter().map(|f| f.name().to_owned()).collect(),
-            kv,
+            kv: all,
         }
     }
 }

@@ -20,7 +20,8 @@ pub enum ConnEvent {
     Greeted {
         /// The remote's node ID.
         node_id: String,
-        /// The `key=value` pairs of its greeting, in the order sent.
+        /// The `key=value` pairs of its greeting, in the order sent (a data connection's
+        /// ID is [`Connection::data_id`](crate::Connection::data_id) from now on).
         kv: Vec<(String, String)>,
     },
     /// Both sides want TLS: the connection started its TLS session in `role` (for

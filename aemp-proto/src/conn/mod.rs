@@ -1,5 +1,5 @@
 //! The per-stream connection state machine: greeting, optional TLS, authentication, then
-//! framed packets both ways.
+//! framed packets both ways (or, on a data connection, raw bytes both ways).
 //!
 //! A [`Connection`] owns no socket and no clock. The driver hands it received bytes
 //! ([`Connection::handle_input`]) and the current time ([`Connection::handle_timeout`]),
@@ -27,13 +27,13 @@ use std::time::Instant;
 use tracing::debug;
 
 pub use crate::tls::TlsRole;
-pub use config::{ConfigError, ConnConfig, MIN_NONCE_LEN};
+pub use config::{ConfigError, ConnConfig, DATA_ID_KEY, MIN_NONCE_LEN};
 pub use event::{Channel, ConnError, ConnEvent, Traffic};
 
 use crate::handshake::lines::LineReader;
 use crate::handshake::{
     auth_line, choose_framing, choose_method, nonce_line, verify_auth_line, AuthPolicy, Greeting,
-    HandshakeError, Transcript,
+    HandshakeError, Transcript, DATA_PROTOCOL, PROTOCOL,
 };
 use crate::tls::TlsSession;
 use crate::wire::{FrameDecoder, Framing, Value};
@@ -62,6 +62,9 @@ enum Phase {
         /// Decodes what the remote sends.
         decoder: FrameDecoder,
     },
+    /// Authenticated data connection: raw bytes both ways (the framing the handshake
+    /// named is not used, as in the original).
+    Raw,
     /// Over; `Closed` was emitted.
     Closed,
 }
@@ -111,6 +114,16 @@ pub struct Connection {
     authenticated: bool,
     /// Packets sent before authentication.
     held: Vec<Vec<Value>>,
+    /// The data connection's ID: ours if we opened it, the remote's greeting's if we
+    /// accepted it (see [`Connection::new_data`]).
+    data_id: Option<String>,
+    /// A data connection's received bytes not yet read, from `data_read` on.
+    data_in: Vec<u8>,
+    data_read: usize,
+    /// The peer ended its TLS session cleanly on a data connection: end of the data.
+    data_ended: bool,
+    /// We ended our side of a data connection ([`Connection::end_data`]).
+    data_sent_end: bool,
     /// What we send, in the protocol's bytes (before TLS encrypts them, if it runs).
     out: Vec<u8>,
     /// With TLS: bytes for the stream as they are (our plaintext greeting, then records).
@@ -141,8 +154,41 @@ impl Connection {
     /// # }
     /// ```
     pub fn new(config: Arc<ConnConfig>, nonce: &[u8], now: Instant) -> Connection {
+        let greeting = config.greeting();
+        Connection::start(config, greeting, None, nonce, now)
+    }
+
+    /// Starts a data connection (`AnyEvent::MP::DataConn`) we open, with the ID both nodes
+    /// agreed on: it greets with protocol `aemp-dataconn`, authenticates like any
+    /// connection, then carries raw bytes ([`Connection::send_data`],
+    /// [`Connection::read_data`]). A connection made with [`Connection::new`] becomes one
+    /// when the remote greets with `aemp-dataconn`.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new_data(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), "b@a", &[0; 66], now);
+    /// let mut out = Vec::new();
+    /// c.poll_transmit(&mut out);
+    /// assert!(out.starts_with(b"aemp-dataconn;1;a;"));
+    /// assert_eq!(c.data_id(), Some("b@a"));
+    /// # }
+    /// ```
+    pub fn new_data(config: Arc<ConnConfig>, id: &str, nonce: &[u8], now: Instant) -> Connection {
+        let greeting = config.data_greeting(id);
+        Connection::start(config, greeting, Some(id.to_owned()), nonce, now)
+    }
+
+    fn start(
+        config: Arc<ConnConfig>,
+        greeting: Greeting,
+        data_id: Option<String>,
+        nonce: &[u8],
+        now: Instant,
+    ) -> Connection {
         let local = [
-            config.greeting().to_line().into_bytes(),
+            greeting.to_line().into_bytes(),
             nonce_line(nonce).into_bytes(),
         ];
         let mut conn = Connection {
@@ -158,12 +204,20 @@ impl Connection {
             tls: None,
             authenticated: false,
             held: Vec::new(),
+            data_id,
+            data_in: Vec::new(),
+            data_read: 0,
+            data_ended: false,
+            data_sent_end: false,
             out: Vec::new(),
             wire: Vec::new(),
             decrypted: Vec::new(),
             events: VecDeque::new(),
         };
-        let usable = check_start(&conn.config, nonce);
+        let usable = check_start(&conn.config, nonce).and_then(|()| match &conn.data_id {
+            Some(id) => check_data_id(id),
+            None => Ok(()),
+        });
         match usable {
             Ok(()) => {
                 for line in &conn.local {
@@ -206,6 +260,7 @@ impl Connection {
         match self.phase {
             Phase::Closed | Phase::AwaitTls(_) => {}
             Phase::Data { .. } => self.decode(data),
+            Phase::Raw => self.data_in.extend_from_slice(data),
             Phase::Greeting | Phase::Nonce(_) | Phase::Auth { .. } => {
                 self.lines.push(data);
                 self.process_lines();
@@ -231,7 +286,9 @@ impl Connection {
                 if !plain.is_empty() {
                     self.protocol_input(&plain);
                 }
-                if read.peer_closed && !self.is_closed() {
+                if read.peer_closed && matches!(self.phase, Phase::Raw) {
+                    self.data_ended = true;
+                } else if read.peer_closed && !self.is_closed() {
                     let why = "TLS: the peer ended the TLS session".to_owned();
                     self.finish(ConnError::Transport(why));
                 }
@@ -399,6 +456,140 @@ impl Connection {
                 packet.extend_from_slice(msg);
                 self.held.push(packet);
             }
+        }
+    }
+
+    /// The ID of the data connection this is, `None` for a node connection (known from
+    /// the start on the side that opens it, from the remote's greeting on the other).
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// assert_eq!(c.data_id(), None);
+    /// c.handle_input(b"aemp-dataconn;1;b;hmac_sha3_512;cbor;dataconn_id=b@b\n");
+    /// assert_eq!(c.data_id(), Some("b@b"));
+    /// # }
+    /// ```
+    pub fn data_id(&self) -> Option<&str> {
+        self.data_id.as_deref()
+    }
+
+    /// Whether this is an authenticated data connection: it carries raw bytes now.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let c = Connection::new_data(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), "b@a", &[0; 66], now);
+    /// assert!(!c.carries_data()); // not yet authenticated
+    /// # }
+    /// ```
+    pub fn carries_data(&self) -> bool {
+        matches!(self.phase, Phase::Raw)
+    }
+
+    /// Moves received data-connection bytes into `buf` (decrypted, if TLS runs); returns
+    /// how many. Zero when none are waiting: feed more input, or see
+    /// [`Connection::data_ended`].
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new_data(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), "b@a", &[0; 66], now);
+    /// assert_eq!(c.read_data(&mut [0; 16]), 0);
+    /// # }
+    /// ```
+    pub fn read_data(&mut self, buf: &mut [u8]) -> usize {
+        let waiting = &self.data_in[self.data_read..];
+        let n = waiting.len().min(buf.len());
+        buf[..n].copy_from_slice(&waiting[..n]);
+        self.data_read += n;
+        if self.data_read == self.data_in.len() {
+            self.data_in.clear();
+            self.data_read = 0;
+        }
+        n
+    }
+
+    /// Whether received data-connection bytes are waiting for [`Connection::read_data`].
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let c = Connection::new_data(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), "b@a", &[0; 66], now);
+    /// assert!(!c.data_waiting());
+    /// # }
+    /// ```
+    pub fn data_waiting(&self) -> bool {
+        self.data_read < self.data_in.len()
+    }
+
+    /// Whether the peer ended the data cleanly (its TLS session's close_notify) and every
+    /// byte before that was read. Without TLS the end of the stream itself is the end.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let c = Connection::new_data(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), "b@a", &[0; 66], now);
+    /// assert!(!c.data_ended());
+    /// # }
+    /// ```
+    pub fn data_ended(&self) -> bool {
+        self.data_ended && !self.data_waiting()
+    }
+
+    /// Queues bytes on an authenticated data connection (encrypted on their way out, if
+    /// TLS runs); returns false, queueing nothing, on any other connection and after
+    /// [`Connection::end_data`].
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new_data(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), "b@a", &[0; 66], now);
+    /// assert!(!c.send_data(b"too early"));
+    /// # }
+    /// ```
+    pub fn send_data(&mut self, data: &[u8]) -> bool {
+        if !self.carries_data() || self.data_sent_end {
+            return false;
+        }
+        self.out.extend_from_slice(data);
+        true
+    }
+
+    /// Ends our side of a data connection after what is queued: with TLS, the queued
+    /// bytes are sealed and a close_notify follows them, so the peer sees a clean end
+    /// (take the last bytes with [`Connection::poll_transmit`]). Receiving goes on until
+    /// the peer ends its side. A connection not yet carrying data is closed.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new_data(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), "b@a", &[0; 66], now);
+    /// c.end_data();
+    /// assert!(c.is_closed()); // it was still in its handshake
+    /// # }
+    /// ```
+    pub fn end_data(&mut self) {
+        if !self.carries_data() {
+            return self.close(ConnError::Local("data connection ended".into()));
+        }
+        if self.data_sent_end {
+            return;
+        }
+        self.data_sent_end = true;
+        if self.tls.is_some() {
+            self.seal();
+        }
+        if let Some(session) = self.tls.as_mut() {
+            session.send_close(&mut self.wire);
         }
     }
 
@@ -636,6 +827,7 @@ impl Connection {
         }
         match self.phase {
             Phase::Data { .. } => self.decode(&rest),
+            Phase::Raw => self.data_in.extend_from_slice(&rest),
             // Everything after the remote's nonce line belongs to TLS.
             Phase::AwaitTls(_) => self.tls_input(&rest),
             _ => {}
@@ -644,14 +836,37 @@ impl Connection {
 
     fn on_greeting(&mut self, line: Vec<u8>) -> Result<Phase, HandshakeError> {
         let remote = Greeting::parse(&line)?;
-        // A reflected line 1 is judged after line 2 (echo attack or talking to ourselves).
-        if remote.node_id == self.config.node_id && line != self.local[0] {
+        self.agree_on_protocol(&remote)?;
+        // A reflected line 1 is judged after line 2 (echo attack or talking to ourselves);
+        // a data connection may connect a node to itself, as in the original.
+        if self.data_id.is_none() && remote.node_id == self.config.node_id && line != self.local[0]
+        {
             return Err(HandshakeError::SelfConnection);
         }
         debug!(node = %self.config.node_id, remote = %remote.node_id, "aemp greeting line 1 received");
         self.remote_node = Some(remote.node_id.clone());
         self.remote[0] = line;
         Ok(Phase::Nonce(remote))
+    }
+
+    /// Accepts the remote's protocol: `aemp` always (the side that opens a data connection
+    /// accepts the other's plain greeting); `aemp-dataconn` makes this a data connection
+    /// with the ID the remote names.
+    fn agree_on_protocol(&mut self, remote: &Greeting) -> Result<(), HandshakeError> {
+        if remote.protocol == PROTOCOL || self.data_id.is_some() && remote.protocol == DATA_PROTOCOL
+        {
+            return Ok(());
+        }
+        if remote.protocol != DATA_PROTOCOL {
+            return Err(HandshakeError::WrongProtocol(remote.protocol.clone()));
+        }
+        let id = remote.get(DATA_ID_KEY).unwrap_or_default();
+        check_data_id(id).map_err(|e| HandshakeError::MalformedGreeting {
+            reason: e.to_string(),
+        })?;
+        debug!(node = %self.config.node_id, remote = %remote.node_id, %id, "data connection greeting");
+        self.data_id = Some(id.to_owned());
+        Ok(())
     }
 
     fn on_nonce(&mut self, remote: Greeting, line: Vec<u8>) -> Result<Phase, HandshakeError> {
@@ -731,6 +946,10 @@ impl Connection {
             recv_framing: verified.framing,
             method: verified.method.name().to_owned(),
         });
+        if self.data_id.is_some() {
+            self.held = Vec::new();
+            return Ok(Phase::Raw);
+        }
         for packet in self.held.drain(..) {
             send.encode(&packet, &mut self.out);
             self.traffic.packets_out += 1;
@@ -788,6 +1007,29 @@ impl Connection {
         self.events.push_back(ConnEvent::Closed(reason));
     }
 }
+
+/// Whether `id` can name a data connection in a greeting.
+fn check_data_id(id: &str) -> Result<(), ConfigError> {
+    let why = if id.is_empty() {
+        "it is empty"
+    } else if id.len() > MAX_DATA_ID_LEN {
+        "it is longer than 256 bytes"
+    } else if id
+        .bytes()
+        .any(|b| matches!(b, b';' | b'\n' | b'\r' | b'\0'))
+    {
+        "it contains ';' or a line end"
+    } else {
+        return Ok(());
+    };
+    Err(ConfigError::Invalid {
+        what: format!("data connection ID {:?}", id.escape_debug().to_string()),
+        reason: why.to_owned(),
+    })
+}
+
+/// The longest data connection ID taken (the original makes `COUNTER@NODEID`).
+const MAX_DATA_ID_LEN: usize = 256;
 
 /// Whether a handshake can start with this configuration and nonce.
 fn check_start(config: &ConnConfig, nonce: &[u8]) -> Result<(), ConfigError> {

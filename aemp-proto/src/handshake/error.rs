@@ -29,8 +29,8 @@ pub enum HandshakeError {
         /// What is wrong with it, with a quoted excerpt of the line.
         reason: String,
     },
-    /// The remote's line 1 names another protocol (for example `aemp-dataconn`).
-    #[error("remote speaks protocol {0:?}, only \"aemp\" is implemented")]
+    /// The remote's line 1 names a protocol this end does not speak on this connection.
+    #[error("remote speaks protocol {0:?}, expected \"aemp\" or \"aemp-dataconn\"")]
     WrongProtocol(String),
     /// The remote's line 1 names a protocol version other than `1`.
     #[error("remote speaks aemp version {0:?}, only version \"1\" is implemented")]

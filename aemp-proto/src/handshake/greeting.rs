@@ -11,6 +11,15 @@ use super::error::{excerpt, HandshakeError};
 /// ```
 pub const PROTOCOL: &str = "aemp";
 
+/// The protocol name in field 1 of a data connection's greeting (`AnyEvent::MP::DataConn`):
+/// the side that opens it sends this instead of [`PROTOCOL`], the side that accepts
+/// switches to it when it reads it.
+///
+/// ```
+/// assert_eq!(aemp_proto::handshake::DATA_PROTOCOL, "aemp-dataconn");
+/// ```
+pub const DATA_PROTOCOL: &str = "aemp-dataconn";
+
 /// The protocol version in field 2 of every greeting this crate speaks.
 ///
 /// ```
@@ -18,11 +27,13 @@ pub const PROTOCOL: &str = "aemp";
 /// ```
 pub const VERSION: &str = "1";
 
-/// A greeting line 1 without its protocol and version fields (which are always `aemp;1`).
+/// A greeting line 1: protocol (`aemp`, or `aemp-NAME` for another protocol over the same
+/// handshake), version (always `1`), node ID, auth methods, framings, `key=value` pairs.
 ///
 /// ```
 /// use aemp_proto::handshake::Greeting;
 /// let g = Greeting::parse(b"aemp;1;seed;hmac_sha3_512,cleartext;cbor,json;tls=1.0;mproto=1").unwrap();
+/// assert_eq!(g.protocol, "aemp");
 /// assert_eq!(g.node_id, "seed");
 /// assert_eq!(g.auth_accept, ["hmac_sha3_512", "cleartext"]);
 /// assert_eq!(g.framings, ["cbor", "json"]);
@@ -32,6 +43,8 @@ pub const VERSION: &str = "1";
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Greeting {
+    /// The protocol: [`PROTOCOL`], or `aemp-NAME` ([`DATA_PROTOCOL`]).
+    pub protocol: String,
     /// The sender's node ID.
     pub node_id: String,
     /// The authentication methods the sender accepts, in its order of preference.
@@ -44,13 +57,16 @@ pub struct Greeting {
 }
 
 impl Greeting {
-    /// Parses a received line 1 (without its line end) and checks protocol and version.
+    /// Parses a received line 1 (without its line end) and checks protocol and version: the
+    /// protocol must be `aemp` or `aemp-NAME` (NAME of letters, digits and `_`); which of
+    /// those a connection speaks is the connection's to judge.
     ///
     /// ```
     /// use aemp_proto::handshake::{Greeting, HandshakeError};
+    /// assert_eq!(Greeting::parse(b"aemp-dataconn;1;x;y;z").unwrap().protocol, "aemp-dataconn");
     /// assert!(matches!(
-    ///     Greeting::parse(b"aemp-dataconn;1;x;y;z"),
-    ///     Err(HandshakeError::WrongProtocol(p)) if p == "aemp-dataconn"
+    ///     Greeting::parse(b"aemp-;1;x;y;z"),
+    ///     Err(HandshakeError::WrongProtocol(p)) if p == "aemp-"
     /// ));
     /// assert!(matches!(Greeting::parse(b"aemp;2;x;y;z"), Err(HandshakeError::WrongVersion(_))));
     /// assert!(matches!(
@@ -64,7 +80,7 @@ impl Greeting {
         };
         let text = std::str::from_utf8(line).map_err(|_| malformed("line 1 is not UTF-8"))?;
         let fields: Vec<&str> = text.split(';').collect();
-        if fields[0] != PROTOCOL {
+        if !is_protocol_name(fields[0]) {
             // Something that names a protocol is answered as such, anything else is garbage.
             return Err(if fields[0].starts_with(PROTOCOL) || fields.len() >= 5 {
                 HandshakeError::WrongProtocol(fields[0].to_owned())
@@ -85,6 +101,7 @@ impl Greeting {
             return Err(malformed("empty node ID"));
         }
         Ok(Greeting {
+            protocol: fields[0].to_owned(),
             node_id: fields[2].to_owned(),
             auth_accept: split_list(fields[3]),
             framings: split_list(fields[4]),
@@ -128,6 +145,7 @@ impl Greeting {
     /// ```
     /// # use aemp_proto::handshake::Greeting;
     /// let g = Greeting {
+    ///     protocol: "aemp".into(),
     ///     node_id: "a".into(),
     ///     auth_accept: vec!["hmac_sha3_512".into()],
     ///     framings: vec!["cbor".into()],
@@ -137,7 +155,8 @@ impl Greeting {
     /// ```
     pub fn to_line(&self) -> String {
         let mut line = format!(
-            "{PROTOCOL};{VERSION};{};{};{}",
+            "{};{VERSION};{};{};{}",
+            self.protocol,
             self.node_id,
             self.auth_accept.join(","),
             self.framings.join(",")
@@ -149,6 +168,18 @@ impl Greeting {
             line.push_str(v);
         }
         line
+    }
+}
+
+/// `aemp`, or `aemp-` followed by one or more letters, digits or `_` (as the original's
+/// `/^aemp-\w+$/`).
+fn is_protocol_name(field: &str) -> bool {
+    match field.strip_prefix(PROTOCOL) {
+        Some("") => true,
+        Some(rest) => rest.strip_prefix('-').is_some_and(|name| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }),
+        None => false,
     }
 }
 

@@ -24,5 +24,5 @@ pub use auth::{
     auth_line, token, verify_auth_line, AuthLine, AuthMethod, AuthPolicy, Transcript, Verified,
 };
 pub use error::HandshakeError;
-pub use greeting::{nonce_line, Greeting, PROTOCOL, VERSION};
+pub use greeting::{nonce_line, Greeting, DATA_PROTOCOL, PROTOCOL, VERSION};
 pub use negotiate::{choose_framing, choose_method};

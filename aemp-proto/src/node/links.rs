@@ -38,6 +38,20 @@ pub(super) struct Link {
     pub(super) session: Option<Session>,
     /// The implementation the peer names in its greeting (`provider=`, e.g. `AE-2.01`).
     pub(super) provider: Option<String>,
+    /// A data connection (see [`super::data`]), not a node's: `node` stays unset, so
+    /// nothing about peers looks at it.
+    pub(super) data: Option<DataLink>,
+}
+
+/// What the core knows about a data connection's stream before it is handed away.
+#[derive(Debug, Clone)]
+pub(super) struct DataLink {
+    /// The data connection's ID.
+    pub(super) id: String,
+    /// The node we opened it to; `None` for one we accepted.
+    pub(super) expected: Option<String>,
+    /// The node that greeted us on it.
+    pub(super) remote: Option<String>,
 }
 
 /// What a handshake agreed on.
@@ -268,10 +282,20 @@ impl NodeCore {
     }
 
     fn new_link(&mut self, outgoing: bool, seed: Option<usize>) -> ConnId {
-        let id = ConnId(self.next_id());
         let mut nonce = [0u8; 66];
         self.rng.fill(&mut nonce);
         let conn = Connection::new(self.cfg.conn.clone(), &nonce, self.now);
+        self.insert_link(conn, outgoing, seed, None)
+    }
+
+    fn insert_link(
+        &mut self,
+        conn: Connection,
+        outgoing: bool,
+        seed: Option<usize>,
+        data: Option<DataLink>,
+    ) -> ConnId {
+        let id = ConnId(self.next_id());
         self.links.insert(
             id,
             Link {
@@ -288,6 +312,7 @@ impl NodeCore {
                 handshaking: false,
                 session: None,
                 provider: None,
+                data,
             },
         );
         id
@@ -295,12 +320,28 @@ impl NodeCore {
 
     fn open_link(&mut self, addr: &str, seed: Option<usize>) -> ConnId {
         let id = self.new_link(true, seed);
+        self.connect_link(id, addr);
+        id
+    }
+
+    /// Opens a stream for a data connection we start (see [`super::data`]).
+    pub(super) fn open_data_link(
+        &mut self,
+        addr: &str,
+        conn: Connection,
+        data: DataLink,
+    ) -> ConnId {
+        let id = self.insert_link(conn, true, None, Some(data));
+        self.connect_link(id, addr);
+        id
+    }
+
+    fn connect_link(&mut self, id: ConnId, addr: &str) {
         tracing::debug!(%addr, conn = id.0, "connecting");
         self.transports.push_back(TransportOutput::Connect {
             conn: id,
             addr: addr.to_owned(),
         });
-        id
     }
 
     fn process_conn_events(&mut self, id: ConnId) {
@@ -312,6 +353,10 @@ impl NodeCore {
                 break;
             };
             match event {
+                ConnEvent::Greeted { node_id, .. } if link.conn.data_id().is_some() => {
+                    let data_id = link.conn.data_id().unwrap_or_default().to_owned();
+                    self.on_data_greeted(id, node_id, data_id);
+                }
                 ConnEvent::Greeted { node_id, kv } => {
                     link.provider = kv
                         .iter()
@@ -331,6 +376,10 @@ impl NodeCore {
                         send_framing,
                         recv_framing,
                     });
+                    if let Some(data) = link.data.clone() {
+                        // It leaves the core here.
+                        return self.data_link_authenticated(id, data);
+                    }
                     self.on_authenticated(id);
                 }
                 ConnEvent::Packet(packet) => self.on_packet(id, packet),
@@ -391,6 +440,24 @@ impl NodeCore {
         }
     }
 
+    /// A data connection's greeting passed the checks: ours must have reached the node we
+    /// meant; one we accepted is marked as such.
+    fn on_data_greeted(&mut self, id: ConnId, node: String, data_id: String) {
+        let Some(link) = self.links.get_mut(&id) else {
+            return;
+        };
+        let data = link.data.get_or_insert(DataLink {
+            id: data_id,
+            expected: None,
+            remote: None,
+        });
+        data.remote = Some(node.clone());
+        if let Some(expected) = data.expected.clone().filter(|e| *e != node) {
+            let why = format!("data connection reached node {node} instead of {expected}");
+            self.refuse(id, ConnError::Local(why));
+        }
+    }
+
     /// Closes the connection to `node`, if it is up, for `why` (a bound it broke).
     pub(super) fn disconnect(&mut self, node: &str, why: String) {
         if let Some(id) = self.peers.get(node).and_then(|p| p.up) {
@@ -398,7 +465,7 @@ impl NodeCore {
         }
     }
 
-    fn refuse(&mut self, id: ConnId, why: ConnError) {
+    pub(super) fn refuse(&mut self, id: ConnId, why: ConnError) {
         if let Some(link) = self.links.get_mut(&id) {
             link.conn.close(why);
             self.process_conn_events(id);
@@ -473,6 +540,9 @@ impl NodeCore {
         }
         self.transports
             .push_back(TransportOutput::Close { conn: id });
+        if let Some(data) = link.data {
+            return self.data_link_closed(id, data, &err);
+        }
         if let Some(seed) = link.seed {
             self.seed_link_closed(seed, &err);
         }
@@ -779,6 +849,7 @@ impl NodeCore {
     /// An empty answer for a node with no address yet gives up at once, as the original
     /// does (capture 03: `g_found NODE null` fires the monitors with "no known address").
     pub(super) fn addresses_found(&mut self, node: &str, addrs: Vec<String>) {
+        self.data_addresses_found(node, &addrs);
         let addrs = self.cfg.usable_addresses(addrs);
         if let Some(c) = self.peers.get_mut(node).and_then(|p| p.connecting.as_mut()) {
             c.looking_up = false;

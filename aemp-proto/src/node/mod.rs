@@ -25,6 +25,7 @@
 //! ```
 
 mod config;
+mod data;
 mod db;
 mod directory;
 mod ids;
@@ -45,6 +46,7 @@ use hashbrown::HashMap;
 use std::time::Instant;
 
 pub use config::NodeConfig;
+pub use data::DataConnection;
 pub(crate) use db::{family_from_value, family_to_value, key_string};
 pub use ids::{port_id, split_port_id};
 pub use limits::Limits;
@@ -153,6 +155,8 @@ pub struct NodeCore {
     spawned: HashMap<String, usize>,
     /// When the core was made.
     started: Instant,
+    /// Data connections being opened, and opened ones waiting to be taken.
+    data: data::DataConns,
 }
 
 impl NodeCore {
@@ -196,6 +200,7 @@ impl NodeCore {
             pending_handshakes: 0,
             spawned: HashMap::new(),
             started: now,
+            data: data::DataConns::default(),
         };
         if node.seed_is_own_bind() {
             node.become_global(now);

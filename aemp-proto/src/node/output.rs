@@ -79,6 +79,14 @@ pub enum TransportOutput {
         /// The connection.
         conn: ConnId,
     },
+    /// The stream of `conn` became an authenticated data connection: stop reading it, and
+    /// once the bytes transmitted for it are written (the peer waits for them), hand it
+    /// over with its state from [`NodeCore::take_data`](super::NodeCore::take_data).
+    /// Nothing more comes for `conn`.
+    Detach {
+        /// The connection.
+        conn: ConnId,
+    },
 }
 
 /// What the node core reports to the application, polled with
@@ -152,6 +160,18 @@ pub enum Event {
     },
     /// A watched database family changed (the first one after `db_mon` carries everything).
     DbChange(DbChange),
+    /// A data connection could not be opened
+    /// ([`NodeCore::connect_data`](super::NodeCore::connect_data)), or one we accepted
+    /// failed after its greeting named its ID.
+    DataFailed {
+        /// The data connection's ID.
+        id: String,
+        /// Why, e.g. `node: Connection refused`.
+        reason: String,
+        /// No address of the node is known (it has no listeners): the other node may
+        /// open it instead.
+        no_address: bool,
+    },
 }
 
 /// One notification of a database watch: what changed, not the whole family (a watcher

@@ -78,17 +78,19 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, ValueError> {
 }
 
 /// Converts a value serializing as a sequence (a tuple, a `Vec`, a tuple struct…) into the
-/// values of a message.
+/// values of a message; `()`, the empty tuple, is the empty message.
 ///
 /// ```
 /// use aemp_proto::{to_values, Value};
 /// let msg = to_values(&("tag", 42)).unwrap();
 /// assert_eq!(msg, vec![Value::from("tag"), Value::Int(42)]);
+/// assert_eq!(to_values(&()).unwrap(), vec![]);
 /// assert!(to_values(&7).is_err());
 /// ```
 pub fn to_values<T: Serialize + ?Sized>(value: &T) -> Result<Vec<Value>, ValueError> {
     match to_value(value)? {
         Value::Array(items) => Ok(items),
+        Value::Null => Ok(Vec::new()),
         other => Err(de::Error::invalid_type(
             unexpected(&other),
             &"a value serializing as a sequence",

@@ -352,6 +352,9 @@ impl Harness {
                     self.core.conn_closed(other, "Unexpected end-of-file", now);
                 }
             }
+            TransportOutput::Detach { conn } => {
+                panic!("the core handed away {conn:?} as a data connection: no test opens one")
+            }
             TransportOutput::Connect { conn, addr } => {
                 self.dialled.push(addr.clone());
                 match self.dial.get(&addr).cloned() {

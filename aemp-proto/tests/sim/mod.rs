@@ -237,6 +237,10 @@ impl Net {
                 self.send_chunk((i, conn), Chunk::Eof);
                 self.pipe_of.remove(&(i, conn));
             }
+            TransportOutput::Detach { conn } => {
+                // The simulated applications open no data connections.
+                unreachable!("node {i} handed away a data connection on {conn:?}")
+            }
         }
     }
 

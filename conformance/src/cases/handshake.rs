@@ -196,14 +196,18 @@ fn refused_line1(ctx: &Ctx, line1: &str) -> CaseResult {
 
 fn line1(ctx: &Ctx, protocol: &str, version: &str, node_id: &str) -> String {
     let greeting = Greeting {
+        protocol: protocol.to_owned(),
         node_id: node_id.to_owned(),
         auth_accept: vec![HMAC.into()],
         framings: vec![ctx.options().framing.name().into()],
         kv: ctx.greeting_kv(),
     };
     let line = greeting.to_line();
-    // `to_line` always writes aemp;1; — replace the first two fields.
-    format!("{protocol};{version};{}", &line["aemp;1;".len()..])
+    // `to_line` always writes version 1: replace the second field.
+    format!(
+        "{protocol};{version};{}",
+        &line[protocol.len() + ";1;".len()..]
+    )
 }
 
 /// A peer claiming the target's own node ID is refused ("I refuse to talk to myself").

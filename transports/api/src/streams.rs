@@ -74,6 +74,8 @@ struct Conn {
     full: bool,
     /// Write what is queued, then shut down.
     closing: bool,
+    /// Write what is queued, then hand the stream over ([`Streams::take_detached`]).
+    detaching: bool,
 }
 
 /// The streams of one node. See the [crate docs](crate).
@@ -81,6 +83,8 @@ pub struct Streams {
     opts: StreamOptions,
     conns: HashMap<ConnId, Conn>,
     read_buf: Vec<u8>,
+    /// Streams whose queue is written, waiting to be taken.
+    detached: Vec<(ConnId, Box<dyn ByteStream>)>,
 }
 
 impl fmt::Debug for Streams {
@@ -104,6 +108,7 @@ impl Streams {
             opts,
             conns: HashMap::new(),
             read_buf,
+            detached: Vec::new(),
         }
     }
 
@@ -132,6 +137,7 @@ impl Streams {
                 out: OutBuf::default(),
                 full: false,
                 closing: false,
+                detaching: false,
             },
         );
     }
@@ -155,6 +161,7 @@ impl Streams {
                 out: OutBuf::default(),
                 full: false,
                 closing: false,
+                detaching: false,
             },
         );
     }
@@ -191,6 +198,40 @@ impl Streams {
         if let Some(conn) = self.conns.get_mut(&id) {
             conn.closing = true;
         }
+    }
+
+    /// Stops reading a stream and hands it over once what is queued for it is written
+    /// (a data connection leaving the core: its peer waits for those bytes before it
+    /// sends anything): [`Streams::poll_output`] moves it to [`Streams::take_detached`].
+    ///
+    /// ```
+    /// let mut s = aemp_transport::Streams::new(Default::default());
+    /// s.detach(aemp_proto::node::ConnId(7)); // unknown: nothing happens
+    /// ```
+    pub fn detach(&mut self, id: ConnId) {
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.detaching = true;
+        }
+    }
+
+    /// A stream [`Streams::detach`] asked for, once everything queued for it is written.
+    ///
+    /// ```
+    /// let mut s = aemp_transport::Streams::new(Default::default());
+    /// assert!(s.take_detached().is_none());
+    /// ```
+    pub fn take_detached(&mut self) -> Option<(ConnId, Box<dyn ByteStream>)> {
+        self.detached.pop()
+    }
+
+    /// Whether the stream of `id` is open, being opened, or waiting to be detached.
+    ///
+    /// ```
+    /// let s = aemp_transport::Streams::new(Default::default());
+    /// assert!(!s.contains(aemp_proto::node::ConnId(1)));
+    /// ```
+    pub fn contains(&self, id: ConnId) -> bool {
+        self.conns.contains_key(&id) || self.detached.iter().any(|(d, _)| *d == id)
     }
 
     /// Drops a stream at once, discarding what is queued.
@@ -267,7 +308,7 @@ impl Streams {
             let State::Open(stream) = &mut conn.state else {
                 continue;
             };
-            if conn.closing || !readable(id) {
+            if conn.closing || conn.detaching || !readable(id) {
                 continue;
             }
             for _ in 0..self.opts.reads_per_poll {
@@ -300,8 +341,8 @@ impl Streams {
         progress
     }
 
-    /// Writes what is queued for every stream, and shuts closed streams down once their
-    /// queue is written. A full stream that has written half its window is reported to
+    /// Writes what is queued for every stream, shuts closed streams down once their queue
+    /// is written, and moves streams being detached to [`Streams::take_detached`] then. A full stream that has written half its window is reported to
     /// `sink` as [`StreamEvent::Writable`], a write failure as [`StreamEvent::Closed`]
     /// (unless the stream was being closed anyway). Returns whether anything was reported.
     ///
@@ -316,7 +357,7 @@ impl Streams {
         mut sink: impl FnMut(ConnId, StreamEvent<'_>),
     ) -> bool {
         let mut reported = false;
-        let mut gone = Vec::new();
+        let (mut gone, mut handed) = (Vec::new(), Vec::new());
         for (&id, conn) in &mut self.conns {
             let State::Open(stream) = &mut conn.state else {
                 if conn.closing {
@@ -332,6 +373,7 @@ impl Streams {
             }
             match flushed {
                 Poll::Pending => {}
+                Poll::Ready(Ok(())) if conn.detaching && !conn.closing => handed.push(id),
                 Poll::Ready(Ok(())) => {
                     if conn.closing {
                         if let Poll::Ready(Err(e)) = stream.poll_shutdown(cx) {
@@ -352,6 +394,12 @@ impl Streams {
         }
         for id in gone {
             self.conns.remove(&id);
+        }
+        for id in handed {
+            if let Some(State::Open(stream)) = self.conns.remove(&id).map(|c| c.state) {
+                self.detached.push((id, stream));
+                reported = true;
+            }
         }
         reported
     }
