@@ -288,3 +288,49 @@ fn run_on_a_fresh_machine_generates_and_stores_a_secret() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn dataconn_pipes_standard_input_through_the_echo_and_back() {
+    use std::io::Write;
+    let seed = start_seed("cli-dataconn-seed");
+    let mut child = aemp(&seed.rc)
+        .args(["dataconn", &seed.node, "aemp_echo::data"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = {
+        let input = input.clone();
+        // Written while the output is read: the echo stalls when nobody reads.
+        std::thread::spawn(move || stdin.write_all(&input).unwrap())
+    };
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout == input,
+        "{} bytes came back of {}",
+        out.stdout.len(),
+        input.len()
+    );
+}
+
+#[test]
+fn dataconn_to_an_unknown_function_fails_with_a_message() {
+    let seed = start_seed("cli-dataconn-unknown");
+    let out = run(&seed, &["dataconn", &seed.node, "No::such::function"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("data function 'No::such::function' is not registered"),
+        "{err}"
+    );
+}

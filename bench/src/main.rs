@@ -8,6 +8,7 @@
 //! pingpong n=N mean_us=A p50_us=B p99_us=C
 //! local payload=16 n=N msgs_per_s=R
 //! rss_idle_kib=K
+//! dataconn bytes=B secs=S mb_per_s=M raw_tcp_mb_per_s=R ratio=X
 //! ```
 //!
 //! The second process is this program itself (`--serve`, started by the first); the
@@ -17,6 +18,7 @@
 //! floor, printing the same lines.
 #![forbid(unsafe_code)]
 
+mod bulk;
 mod options;
 mod peer;
 mod report;
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
             (Workload::Pingpong, 16),
             (Workload::Local, 16),
             (Workload::Rss, 0),
+            (Workload::Dataconn, 0),
         ],
     };
     let mut failed = false;

@@ -50,6 +50,8 @@ pub(crate) enum Workload {
     Local,
     /// Resident memory of an idle node process.
     Rss,
+    /// One large transfer through a data connection, and through plain TCP (`--n`: MiB).
+    Dataconn,
 }
 
 impl Workload {
@@ -59,6 +61,7 @@ impl Workload {
             Workload::Pingpong => "pingpong",
             Workload::Local => "local",
             Workload::Rss => "rss",
+            Workload::Dataconn => "dataconn",
         }
     }
 }

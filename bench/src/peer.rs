@@ -70,7 +70,8 @@ pub(crate) fn sink_port(node: &Node) -> PortId {
     node.port_with(move |msg| sink.lock().unwrap().on(&n, msg))
 }
 
-/// Runs the second process: prints `ready ADDR NODE SINK ECHO`, serves until stdin ends.
+/// Runs the second process: prints `ready ADDR NODE SINK ECHO RAW` (RAW: the raw TCP
+/// sink's address), serves until stdin ends.
 pub(crate) fn serve(args: &Args) -> Result<(), String> {
     let id = format!("bench-peer-{}", std::process::id());
     let (builder, addr) = match args.transport {
@@ -85,7 +86,10 @@ pub(crate) fn serve(args: &Args) -> Result<(), String> {
             (args.builder(&id).quic_socket(u), addr)
         }
     };
+    let builder =
+        builder.register_data_function(crate::bulk::SINK_FUNCTION, crate::bulk::count_data);
     let node = args.start(builder.seeds([addr.as_str()]))?;
+    let raw = crate::bulk::serve_raw().map_err(|e| format!("raw TCP sink: {e}"))?;
     let sink = sink_port(&node);
     let n = node.clone();
     let echo = node.port_with(move |msg| {
@@ -93,7 +97,7 @@ pub(crate) fn serve(args: &Args) -> Result<(), String> {
             let _ = n.snd(&reply, ("pong", seq));
         }
     });
-    println!("ready {addr} {} {sink} {echo}", node.node_id());
+    println!("ready {addr} {} {sink} {echo} {raw}", node.node_id());
     // Serve until the first process closes our stdin (or exits).
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     node.shutdown();
@@ -112,6 +116,8 @@ pub(crate) struct Remote {
     pub(crate) sink: PortId,
     /// Its echo port.
     pub(crate) echo: PortId,
+    /// Its raw TCP sink (see [`crate::bulk`]).
+    pub(crate) raw: String,
 }
 
 impl Remote {
@@ -133,7 +139,7 @@ impl Remote {
             .read_line(&mut line)
             .map_err(|e| format!("second process: {e}"))?;
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let [ready, addr, node, sink, echo] = fields[..] else {
+        let [ready, addr, node, sink, echo, raw] = fields[..] else {
             let _ = child.kill();
             return Err(format!("second process did not start: {line:?}"));
         };
@@ -147,6 +153,7 @@ impl Remote {
             node: node.to_owned(),
             sink: PortId::from(sink),
             echo: PortId::from(echo),
+            raw: raw.to_owned(),
             child,
         })
     }

@@ -42,6 +42,16 @@ pub(crate) fn local(payload: usize, n: u64, secs: f64, extra: &str) -> String {
     )
 }
 
+/// `dataconn bytes=B secs=S mb_per_s=M raw_tcp_mb_per_s=R ratio=X` (ratio: the data
+/// connection's rate over raw TCP's).
+pub(crate) fn dataconn(bytes: u64, secs: f64, raw_secs: f64, extra: &str) -> String {
+    let (rate, raw) = (bytes as f64 / secs / 1e6, bytes as f64 / raw_secs / 1e6);
+    format!(
+        "dataconn bytes={bytes} secs={secs:.3} mb_per_s={rate:.0} raw_tcp_mb_per_s={raw:.0} ratio={:.2}{extra}",
+        rate / raw
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +79,9 @@ mod tests {
             "pingpong n=2 mean_us=1.50 p50_us=1.00 p99_us=2.00"
         );
         assert_eq!(local(16, 4, 2.0, ""), "local payload=16 n=4 msgs_per_s=2");
+        assert_eq!(
+            dataconn(4_000_000, 2.0, 1.0, ""),
+            "dataconn bytes=4000000 secs=2.000 mb_per_s=2 raw_tcp_mb_per_s=4 ratio=0.50"
+        );
     }
 }
