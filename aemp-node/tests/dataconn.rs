@@ -20,6 +20,7 @@ common::runtime_suite! {
     an_unreachable_node_fails_within_the_timeout,
     a_data_connection_to_the_own_node_is_joined_in_memory,
     a_failure_in_a_port_context_kills_the_port,
+    a_node_expects_a_bounded_number_of_data_connections,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -146,6 +147,35 @@ fn a_failure_in_a_port_context_kills_the_port() {
         reason.text(),
         Some("nowhere: unable to establish connection within 1 seconds")
     );
+    stop(&[&b, &seed]);
+}
+
+fn a_node_expects_a_bounded_number_of_data_connections() {
+    let (seed, b) = pair();
+    let kills = |port: &aemp_node::PortId| {
+        let (tx, rx) = channel();
+        seed.mon(port, move |reason| tx.send(reason).unwrap())
+            .detach();
+        rx
+    };
+    // What `connect_data` sends first, 1,024 times, with IDs nobody will ever connect for.
+    let patient = seed.port_with(|_msg| ());
+    let patient_killed = kills(&patient);
+    for i in 0..1024 {
+        let id = format!("{i}@seed");
+        let args = (id, &patient, 60, DATA_ECHO_FUNCTION);
+        seed.snd_to_func(b.node_id(), "AnyEvent::MP::DataConn::_expect", args)
+            .unwrap();
+    }
+    let refused = seed.port_with(|_msg| ());
+    let refused_killed = kills(&refused);
+    let args = ("one-more@seed", &refused, 60, DATA_ECHO_FUNCTION);
+    seed.snd_to_func(b.node_id(), "AnyEvent::MP::DataConn::_expect", args)
+        .unwrap();
+    let reason = next(&refused_killed);
+    assert_eq!(reason.code(), Some("AnyEvent::MP::DataConn"), "{reason}");
+    assert!(reason.text().unwrap().contains("too many"), "{reason}");
+    common::nothing(&patient_killed);
     stop(&[&b, &seed]);
 }
 

@@ -1,10 +1,12 @@
 //! Arbitrary bytes, split arbitrarily, into a `Connection`: it must never panic, must report
-//! `Closed` at most once and last, and must deliver nothing before `Authenticated`.
+//! `Closed` at most once and last, must deliver nothing before `Authenticated`, and no
+//! packet at all on a data connection (its bytes are read raw).
 //!
 //! Input layout: byte 0 selects the setup (bit 0: we want TLS; bit 1: start the fuzz bytes
-//! in the data phase after a valid remote handshake; bits 2-3: the remote's framing); the
-//! rest is a sequence of `<len byte><len bytes>` chunks. A zero length byte instead sends a
-//! packet and advances the virtual clock by ten seconds.
+//! in the data phase after a valid remote handshake; bits 2-3: the remote's framing; bit 4:
+//! that handshake opens a data connection); the rest is a sequence of `<len byte><len
+//! bytes>` chunks. A zero length byte instead sends a packet (or data) and advances the
+//! virtual clock by ten seconds.
 #![no_main]
 
 use std::sync::Arc;
@@ -57,14 +59,19 @@ impl Harness {
 
     fn drain(&mut self) {
         self.conn.poll_transmit(&mut Vec::new());
+        while self.conn.read_data(&mut [0; 512]) > 0 {}
         while let Some(event) = self.conn.poll_event() {
             assert!(!self.closed, "event after Closed: {event:?}");
             match event {
                 ConnEvent::TlsStarted { .. } => {}
                 ConnEvent::Authenticated { .. } => self.authenticated = true,
-                ConnEvent::Packet(_) => assert!(self.authenticated, "packet before auth"),
+                ConnEvent::Packet(_) => {
+                    assert!(self.authenticated, "packet before auth");
+                    assert!(self.conn.data_id().is_none(), "packet on a data connection");
+                }
                 ConnEvent::Closed(_) => self.closed = true,
-                ConnEvent::Greeted { .. } => {}
+                // Greeted, and events added later (the enum is non-exhaustive).
+                _ => {}
             }
         }
         assert_eq!(self.conn.is_closed(), self.closed);
@@ -89,21 +96,29 @@ fuzz_target!(|data: &[u8]| {
     if mode & 2 != 0 {
         // A remote that authenticates with tls_anon (inside fake TLS) or the cleartext secret.
         let name = framing.name();
+        let (protocol, id) = if mode & 16 != 0 {
+            ("aemp-dataconn", ";dataconn_id=f@peer")
+        } else {
+            ("aemp", "")
+        };
         let (tls, auth) = if want_tls {
             (";tls=1.0", format!("tls_anon;;{name}"))
         } else {
             ("", format!("cleartext;66757a7a;{name}"))
         };
         h.input(
-            format!("aemp;1;peer;tls_sha3_512,hmac_sha3_512;{name}{tls}\nbm9uY2U=\n").as_bytes(),
+            format!("{protocol};1;peer;tls_sha3_512,hmac_sha3_512;{name}{tls}{id}\nbm9uY2U=\n")
+                .as_bytes(),
         );
         h.input(format!("{auth}\n").as_bytes());
         assert!(h.authenticated, "prefix did not authenticate");
+        assert_eq!(h.conn.carries_data(), mode & 16 != 0);
     }
     let mut now = start;
     while let Some((&len, tail)) = rest.split_first() {
         if len == 0 {
             h.conn.send(&[Value::from("port"), Value::Int(1)]);
+            h.conn.send_data(b"raw");
             now += Duration::from_secs(10);
             h.conn.handle_timeout(now);
             h.drain();

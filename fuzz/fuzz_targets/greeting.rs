@@ -26,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let transcript = Transcript {
         local: [b"aemp;1;a;hmac_sha3_512;cbor", b"bm9uY2Ux"],
         remote: [b"aemp;1;b;hmac_sha3_512;cbor", b"bm9uY2Uy"],
+        binding: &[],
     };
     if let Ok(v) = verify_auth_line(data, transcript, policy) {
         assert!(policy.tls_active || !v.method.requires_tls());

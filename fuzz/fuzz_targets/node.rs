@@ -11,8 +11,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aemp_proto::node::{ConnId, NodeConfig, NodeCore, TransportOutput};
 use aemp_proto::conn::Channel;
+use aemp_proto::node::{ConnId, NodeConfig, NodeCore, TransportOutput};
 use aemp_proto::{ConnConfig, Connection, DecodeLimits, Framing};
 use libfuzzer_sys::fuzz_target;
 
