@@ -36,7 +36,11 @@ use options::{Args, Workload};
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Err(e) = args.make_cert() {
+        eprintln!("aemp-bench: {e}");
+        return ExitCode::from(1);
+    }
     if args.serve {
         return match peer::serve(&args) {
             Ok(()) => ExitCode::SUCCESS,
@@ -66,6 +70,9 @@ fn main() -> ExitCode {
                 failed = true;
             }
         }
+    }
+    if let Some(cert) = args.cert.as_ref().filter(|_| args.tls) {
+        let _ = std::fs::remove_file(cert);
     }
     if failed {
         ExitCode::from(1)

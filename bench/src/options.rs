@@ -34,6 +34,12 @@ pub(crate) struct Args {
     /// spin a while first (lower latency, one core busy).
     #[arg(long, value_enum, default_value_t = IdleArg::Block)]
     pub(crate) idle: IdleArg,
+    /// Authenticate and encrypt with TLS, with a certificate made for the run.
+    #[arg(long)]
+    pub(crate) tls: bool,
+    /// Internal: the certificate (a PEM file) both processes use with `--tls`.
+    #[arg(long, hide = true, value_name = "PEM_FILE")]
+    pub(crate) cert: Option<String>,
     /// Internal: be the second process (prints its address, serves until stdin closes).
     #[arg(long, hide = true)]
     pub(crate) serve: bool,
@@ -104,7 +110,11 @@ impl Args {
     /// The command line of the second process for these options.
     pub(crate) fn serve_args(&self) -> Vec<String> {
         let value = |v: &dyn ValueEnumName| v.value_name();
-        vec![
+        let cert = self
+            .cert
+            .iter()
+            .flat_map(|c| ["--cert".to_owned(), c.clone()]);
+        let mut args = vec![
             "--serve".into(),
             "--transport".into(),
             value(&self.transport),
@@ -114,7 +124,22 @@ impl Args {
             value(&self.framing),
             "--idle".into(),
             value(&self.idle),
-        ]
+        ];
+        args.extend(cert);
+        args
+    }
+
+    /// With `--tls`: makes the run's certificate and stores it in a file of the system's
+    /// temporary directory (the second process reads it too).
+    pub(crate) fn make_cert(&mut self) -> Result<(), String> {
+        if !self.tls || self.cert.is_some() {
+            return Ok(());
+        }
+        let pem = aemp_config::generate_cert().map_err(|e| format!("certificate: {e}"))?;
+        let path = std::env::temp_dir().join(format!("aemp-bench-{}.pem", std::process::id()));
+        std::fs::write(&path, pem).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.cert = Some(path.display().to_string());
+        Ok(())
     }
 
     /// A node builder with the benchmark's secret, framing and idle strategy.
@@ -124,11 +149,14 @@ impl Args {
             FramingArg::Json => Framing::Json,
             FramingArg::Postcard => Framing::Fast,
         };
-        let b = Node::builder()
+        let mut b = Node::builder()
             .norc()
             .node_id(node_id)
             .secret("aemp-bench")
             .framings(&[framing]);
+        if let Some(cert) = &self.cert {
+            b = b.cert(cert);
+        }
         match self.idle {
             IdleArg::Block => b,
             IdleArg::Spin => b.idle_spin(SPIN),

@@ -51,6 +51,9 @@ fn extra(args: &Args) -> String {
     if args.idle == IdleArg::Spin {
         out.push_str(" idle=spin");
     }
+    if args.cert.is_some() {
+        out.push_str(" tls=1");
+    }
     out
 }
 
