@@ -16,6 +16,14 @@ use super::{ConnId, Event, NodeCore, TransportOutput};
 use crate::conn::{ConnError, Connection};
 
 /// An authenticated data connection, taken from the core with [`NodeCore::take_data`].
+///
+/// ```
+/// use aemp_proto::node::DataConnection;
+/// fn describe(d: &DataConnection) -> String {
+///     let side = if d.outgoing { "opened" } else { "accepted" };
+///     format!("{} {side} with {}: TLS {}", d.id, d.node, d.connection.tls_running())
+/// }
+/// ```
 #[derive(Debug)]
 pub struct DataConnection {
     /// The ID both nodes know it by.
