@@ -51,7 +51,7 @@ impl Node {
     }
 
     /// Sends `head` followed by the values of `rest` (a sequence) to `node`'s node port.
-    fn snd_to_node_port(
+    pub(crate) fn snd_to_node_port(
         &self,
         node: &str,
         mut head: Vec<Value>,

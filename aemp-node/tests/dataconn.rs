@@ -56,8 +56,7 @@ fn the_echo_function_returns_a_megabyte_intact() {
 
 fn the_data_function_gets_its_arguments_and_the_other_end() {
     let (seed, b) = pair();
-    let (tx, rx) = channel();
-    let reply = seed.port_with(move |msg| tx.send(msg.into_vec()).unwrap());
+    let (reply, rx) = common::inbox(&seed);
     let call = seed.connect_data(b.node_id(), TIMEOUT, "Test::greet", (&reply, "x", 42));
     let mut stream = block(call).unwrap();
     assert_eq!(next(&rx), [Value::from("x"), Value::Int(42)]);
@@ -167,6 +166,14 @@ fn a_node_expects_a_bounded_number_of_data_connections() {
         seed.snd_to_func(b.node_id(), "AnyEvent::MP::DataConn::_expect", args)
             .unwrap();
     }
+    // Requests that are not one are ignored (and logged), and take no place.
+    let expect = "AnyEvent::MP::DataConn::_expect";
+    seed.snd_to_func(b.node_id(), expect, ("only-an-id",))
+        .unwrap();
+    seed.snd_to_func(b.node_id(), expect, (1, 2, "three", [4]))
+        .unwrap();
+    seed.snd_to_func(b.node_id(), "AnyEvent::MP::DataConn::_connect", ())
+        .unwrap();
     let refused = seed.port_with(|_msg| ());
     let refused_killed = kills(&refused);
     let args = ("one-more@seed", &refused, 60, DATA_ECHO_FUNCTION);

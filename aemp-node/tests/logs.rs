@@ -150,8 +150,7 @@ fn snd_to_func_runs_a_function_on_another_node() {
 fn snd_on_relays_through_another_node_in_order() {
     let (seed, addr) = seed();
     let a = member(builder("a"), &seed, &addr);
-    let (tx, rx) = channel();
-    let port = a.port_with(move |msg| tx.send(msg.into_vec()).unwrap());
+    let (port, rx) = common::inbox(&a);
     for i in 0..100 {
         a.snd_on("seed", &port, ("relayed", i)).unwrap();
     }

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::sync::mpsc::channel;
-
 use aemp_node::{PeerState, Value, STATS_FUNCTION};
 use common::{builder, member, next, seed};
 
@@ -41,8 +39,7 @@ fn stats_show_peers_with_their_sessions_and_traffic() {
 fn a_node_answers_the_statistics_call() {
     let (seed, addr) = seed();
     let a = member(builder("a"), &seed, &addr);
-    let (tx, rx) = channel();
-    let reply = a.port_with(move |msg| tx.send(msg.into_vec()).unwrap());
+    let (reply, rx) = common::inbox(&a);
     a.snd_to_func("seed", STATS_FUNCTION, (&reply,)).unwrap();
     let answer = next(&rx);
     let Some(Value::Map(fields)) = answer.first() else {

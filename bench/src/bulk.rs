@@ -24,14 +24,7 @@ pub(crate) fn count_data(_node: &Node, _args: Vec<aemp_node::Value>, stream: Dat
     std::thread::spawn(move || {
         let (mut reader, mut writer) = futures_lite::io::split(stream);
         let counted = block_on(async {
-            let mut buf = vec![0; CHUNK];
-            let mut total = 0u64;
-            loop {
-                match reader.read(&mut buf).await? {
-                    0 => break,
-                    n => total += n as u64,
-                }
-            }
+            let total = futures_lite::io::copy(&mut reader, futures_lite::io::sink()).await?;
             writer.write_all(&total.to_le_bytes()).await?;
             writer.close().await?;
             Ok::<u64, std::io::Error>(total)
@@ -49,15 +42,9 @@ pub(crate) fn serve_raw() -> std::io::Result<String> {
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
             std::thread::spawn(move || {
-                let mut buf = vec![0; CHUNK];
-                let mut total = 0u64;
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    total += n as u64;
+                if let Ok(total) = std::io::copy(&mut stream, &mut std::io::sink()) {
+                    let _ = stream.write_all(&total.to_le_bytes());
                 }
-                let _ = stream.write_all(&total.to_le_bytes());
             });
         }
     });

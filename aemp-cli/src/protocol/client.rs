@@ -29,13 +29,40 @@ pub(super) fn stop_node(node: &Node) {
     futures_lite::future::block_on(node.stopped());
 }
 
+/// A required argument of `command`, or a usage error naming the missing `<what>`.
+pub(super) fn required(
+    command: &str,
+    what: &str,
+    word: Option<String>,
+) -> Result<String, CliError> {
+    word.ok_or_else(|| {
+        CliError::Usage(format!(
+            "{command}: missing argument <{what}> (see 'aemp {command} --help')"
+        ))
+    })
+}
+
+/// The arguments of a command that takes one node and an optional `flag` (`--json`,
+/// `--dot`): the node, and whether the flag was given.
+pub(super) fn node_and_flag(
+    command: &str,
+    args: Vec<String>,
+    flag: &str,
+) -> Result<(String, bool), CliError> {
+    let given = args.iter().any(|a| a == flag);
+    let mut rest = args.into_iter().filter(|a| a != flag);
+    let node = required(command, "node", rest.next())?;
+    match rest.next() {
+        Some(extra) => Err(CliError::Usage(format!(
+            "{command}: unexpected argument {extra:?}"
+        ))),
+        None => Ok((node, given)),
+    }
+}
+
 /// The target port of a command: `NODE#NAME`, or a bare node ID for its node port.
 pub(super) fn target(command: &str, word: Option<String>) -> Result<PortId, CliError> {
-    let word = word.ok_or_else(|| {
-        CliError::Usage(format!(
-            "{command}: missing argument <port> (see 'aemp {command} --help')"
-        ))
-    })?;
+    let word = required(command, "port", word)?;
     if word.is_empty() {
         return Err(CliError::Usage(format!(
             "{command}: the port must not be empty"

@@ -2,15 +2,15 @@
 //! data function runs with the arguments; copy standard input to it and what comes back
 //! to standard output, until both directions are done.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use aemp_node::DataStream;
 use futures_lite::future::block_on;
-use futures_lite::io::{ReadHalf, WriteHalf};
+use futures_lite::io::{BlockOn, ReadHalf, WriteHalf};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
-use super::client::{message, start_node, stop_node, TIMEOUT};
+use super::client::{message, required, start_node, stop_node, TIMEOUT};
 use crate::error::CliError;
 
 /// Bytes copied at a time in each direction.
@@ -19,13 +19,8 @@ const CHUNK: usize = 64 << 10;
 /// Runs the copy; fails naming why when the connection cannot be opened or breaks.
 pub(super) fn main(args: Vec<String>) -> Result<ExitCode, CliError> {
     let mut args = args.into_iter();
-    let usage = |what: &str| {
-        CliError::Usage(format!(
-            "dataconn: missing argument <{what}> (see 'aemp dataconn --help')"
-        ))
-    };
-    let target = args.next().ok_or_else(|| usage("node"))?;
-    let func = args.next().ok_or_else(|| usage("function"))?;
+    let target = required("dataconn", "node", args.next())?;
+    let func = required("dataconn", "function", args.next())?;
     let values = message(args)?;
     let node = start_node()?;
     let opened = block_on(node.connect_data(target.as_str(), TIMEOUT, &func, values));
@@ -50,18 +45,14 @@ fn copy_both_ways(stream: DataStream) -> std::io::Result<()> {
         .map_err(|_| std::io::Error::other("the sending thread panicked"))?
 }
 
-fn send_stdin(mut writer: WriteHalf<DataStream>) -> std::io::Result<()> {
-    let mut stdin = std::io::stdin().lock();
-    let mut buf = vec![0; CHUNK];
-    loop {
-        let n = stdin.read(&mut buf)?;
-        if n == 0 {
-            return block_on(writer.close());
-        }
-        block_on(writer.write_all(&buf[..n]))?;
-    }
+fn send_stdin(writer: WriteHalf<DataStream>) -> std::io::Result<()> {
+    let mut writer = BlockOn::new(writer);
+    std::io::copy(&mut std::io::stdin().lock(), &mut writer)?;
+    block_on(writer.into_inner().close())
 }
 
+/// Copies in chunks, each flushed at once (standard output may be line-buffered, and a
+/// netcat shows what arrives as it arrives).
 fn receive_to_stdout(mut reader: ReadHalf<DataStream>) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let mut buf = vec![0; CHUNK];

@@ -7,21 +7,12 @@ use std::sync::mpsc;
 use aemp_node::{Node, STATS_FUNCTION};
 use serde_json::Value as Json;
 
-use super::client::{start_node, stop_node, TIMEOUT};
+use super::client::{node_and_flag, start_node, stop_node, TIMEOUT};
 use crate::error::CliError;
 
 /// Prints the node's statistics; fails naming why when it does not answer.
 pub(super) fn main(args: Vec<String>) -> Result<ExitCode, CliError> {
-    let json = args.iter().any(|a| a == "--json");
-    let mut rest = args.into_iter().filter(|a| a != "--json");
-    let target = rest.next().ok_or_else(|| {
-        CliError::Usage("stats: missing argument <node> (see 'aemp stats --help')".into())
-    })?;
-    if let Some(extra) = rest.next() {
-        return Err(CliError::Usage(format!(
-            "stats: unexpected argument {extra:?}"
-        )));
-    }
+    let (target, json) = node_and_flag("stats", args, "--json")?;
     let client = start_node()?;
     let answer = ask(&client, &target);
     let result = match answer {

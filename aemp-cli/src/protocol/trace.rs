@@ -9,7 +9,7 @@ use std::time::Instant;
 use aemp_node::{Node, PortId};
 use aemp_proto::Value;
 
-use super::client::{start_node, stop_node, TIMEOUT};
+use super::client::{node_and_flag, start_node, stop_node, TIMEOUT};
 use crate::error::CliError;
 
 /// The expression every node answers with its up nodes (Perl evaluates it, Rust nodes
@@ -29,16 +29,7 @@ fn ask(client: &Node, node: &str, reply: &PortId) {
 
 /// Prints one line per node (`NODE -> NEIGHBOUR...`), or a Graphviz graph with `--dot`.
 pub(super) fn main(args: Vec<String>) -> Result<ExitCode, CliError> {
-    let dot = args.iter().any(|a| a == "--dot");
-    let mut rest = args.into_iter().filter(|a| a != "--dot");
-    let start = rest.next().ok_or_else(|| {
-        CliError::Usage("trace: missing argument <node> (see 'aemp trace --help')".into())
-    })?;
-    if let Some(extra) = rest.next() {
-        return Err(CliError::Usage(format!(
-            "trace: unexpected argument {extra:?}"
-        )));
-    }
+    let (start, dot) = node_and_flag("trace", args, "--dot")?;
     let client = start_node()?;
     let me = client.node_id().to_string();
     let (tx, rx) = mpsc::channel();

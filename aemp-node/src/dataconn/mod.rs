@@ -182,17 +182,16 @@ impl Node {
             done,
         };
         lock(&self.shared.data).opening.insert(id.clone(), opening);
-        let mut expect = vec![
+        let expect = vec![
             Value::from(EXPECT_FUNCTION),
             Value::from(id.as_str()),
             Value::from(&port),
             seconds(timeout),
             Value::from(func),
         ];
-        expect.extend(args);
         // The round trip arrives after the expectation: then the stream may come.
         let sent = self
-            .send_owned(&PortId::from(node.as_str()), expect)
+            .snd_to_node_port(node.as_str(), expect, args)
             .and_then(|()| self.snd_on(node, &port, ()));
         if let Err(e) = sent {
             fail(self, &id, Reason::new(KILL_CODE, &e.to_string()));
@@ -359,14 +358,10 @@ pub(crate) fn failed(node: &Node, id: &str, reason: &str, no_address: bool) {
         if no_address && !o.reversed {
             // The other node has no listeners: it connects to us.
             o.reversed = true;
-            let target = PortId::from(o.node.as_str());
+            let target = o.node.clone();
             drop(state);
-            let ask = vec![
-                Value::from(CONNECT_FUNCTION),
-                Value::from(id),
-                Value::from(node.node_id().as_str()),
-            ];
-            if let Err(e) = node.send_owned(&target, ask) {
+            let ask = (id, node.node_id().as_str());
+            if let Err(e) = node.snd_to_func(&target, CONNECT_FUNCTION, ask) {
                 fail(node, id, Reason::new(KILL_CODE, &e.to_string()));
             }
         } else {

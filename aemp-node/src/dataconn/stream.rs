@@ -69,8 +69,6 @@ struct NetStream {
     eof: bool,
     /// Why the connection failed (TLS), once it did.
     failed: Option<String>,
-    /// `close` queued the end of the data.
-    ended: bool,
 }
 
 impl DataStream {
@@ -89,7 +87,6 @@ impl DataStream {
             records: Vec::new(),
             eof: false,
             failed: None,
-            ended: false,
         };
         DataStream {
             id,
@@ -247,11 +244,9 @@ impl NetStream {
     }
 
     fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if !self.ended {
-            ready!(self.poll_write_out(cx))?;
-            self.ended = true;
-            self.conn.end_data();
-        }
+        // What was written goes out first; ending twice is ending once.
+        ready!(self.poll_write_out(cx))?;
+        self.conn.end_data();
         ready!(self.poll_write_out(cx))?;
         self.stream.poll_shutdown(cx)
     }

@@ -55,6 +55,13 @@ pub fn network() -> (Node, Node, Node) {
     (seed, a, b)
 }
 
+/// A port of `node` whose messages come out of the returned channel.
+pub fn inbox(node: &Node) -> (aemp_node::PortId, Receiver<Vec<aemp_node::Value>>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let port = node.port_with(move |msg| tx.send(msg.into_vec()).unwrap());
+    (port, rx)
+}
+
 /// Waits until `cond` holds, failing the test after [`SOON`].
 pub fn eventually(what: &str, cond: impl Fn() -> bool) {
     let end = Instant::now() + SOON;
