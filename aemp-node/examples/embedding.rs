@@ -132,7 +132,9 @@ impl Host {
         let mut delivered = Vec::new();
         while let Some(event) = self.core.poll_event() {
             match event {
-                Event::Deliver { port, msg } => delivered.push((port.to_string(), msg)),
+                Event::Deliver { port, msg } => {
+                    delivered.push((port.to_string(), msg.into_values()))
+                }
                 other => println!("{}: {other:?}", self.core.node_id()),
             }
         }

@@ -4,7 +4,6 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use aemp_proto::node::{DbChange, Event};
-use aemp_proto::Value;
 
 use crate::context::{panic_text, run_in_port};
 use crate::db::FamilyWatch;
@@ -14,7 +13,7 @@ use crate::{Message, Node, NodeEvent, NodeId, PortId, Reason};
 /// Dispatches one event of the core.
 pub(crate) fn dispatch(node: &Node, event: Event) {
     match event {
-        Event::Deliver { port, msg } => deliver(node, &port, vec![msg]),
+        Event::Deliver { port, msg } => deliver(node, &port, vec![Message::from(msg)]),
         Event::PortDied { port, reason } => {
             let entry = lock(&node.shared.reg).ports.remove(&port);
             if let Some(PortEntry::Async(mailbox)) = entry {
@@ -61,13 +60,13 @@ pub(crate) fn dispatch_all(node: &Node, events: &mut Vec<Event>) {
             dispatch(node, event);
             continue;
         };
-        let mut run = vec![msg];
+        let mut run = vec![Message::from(msg)];
         while let Some(Event::Deliver { port: next, .. }) = events.peek() {
             if *next != port {
                 break;
             }
             if let Some(Event::Deliver { msg, .. }) = events.next() {
-                run.push(msg);
+                run.push(Message::from(msg));
             }
         }
         deliver(node, &port, run);
@@ -76,7 +75,7 @@ pub(crate) fn dispatch_all(node: &Node, events: &mut Vec<Event>) {
 
 /// Delivers messages to one local port: to its mailbox, or to its handlers in the port's
 /// context. A handler that fails kills the port; the messages after it are dropped with it.
-fn deliver(node: &Node, port: &str, msgs: Vec<Vec<Value>>) {
+fn deliver(node: &Node, port: &str, msgs: Vec<Message>) {
     let (id, default, tagged) = {
         let reg = lock(&node.shared.reg);
         match reg.ports.get(port) {
@@ -84,7 +83,7 @@ fn deliver(node: &Node, port: &str, msgs: Vec<Vec<Value>>) {
                 let mailbox = mailbox.clone();
                 drop(reg);
                 for msg in msgs {
-                    mailbox.push(Message::new(msg));
+                    mailbox.push(msg);
                 }
                 return;
             }
@@ -101,22 +100,20 @@ fn deliver(node: &Node, port: &str, msgs: Vec<Vec<Value>>) {
         };
         let mut f = lock(&handler);
         for msg in msgs {
-            if run_in_port(node, &id, || (*f)(Message::new(msg)).map_or(Ok(()), Err)).is_err() {
+            if run_in_port(node, &id, || (*f)(msg).map_or(Ok(()), Err)).is_err() {
                 return;
             }
         }
         return;
     }
-    for mut msg in msgs {
+    for msg in msgs {
         let Some((handler, strip_tag)) = tag_handler(node, port, &msg) else {
             return unhandled(node, &id, Some(&msg));
         };
-        if strip_tag {
-            msg.remove(0);
-        }
+        let msg = if strip_tag { msg.without_tag() } else { msg };
         let failed = run_in_port(node, &id, || {
             let mut f = lock(&handler);
-            (*f)(Message::new(msg)).map_or(Ok(()), Err)
+            (*f)(msg).map_or(Ok(()), Err)
         });
         if failed.is_err() {
             return;
@@ -126,24 +123,20 @@ fn deliver(node: &Node, port: &str, msgs: Vec<Vec<Value>>) {
 
 /// The handler of a port with tag handlers for `msg`: the one of its tag (the tag is then
 /// not passed on), else the default one.
-fn tag_handler(node: &Node, port: &str, msg: &[Value]) -> Option<(Handler, bool)> {
+fn tag_handler(node: &Node, port: &str, msg: &Message) -> Option<(Handler, bool)> {
     let reg = lock(&node.shared.reg);
     let Some(PortEntry::Callbacks(cbs)) = reg.ports.get(port) else {
         return None;
     };
-    let tag = msg.first().and_then(Value::as_str);
-    match tag.and_then(|t| cbs.tags.get(t)) {
+    match msg.tag().and_then(|t| cbs.tags.get(t)) {
         Some(h) => Some((h.clone(), true)),
         None => cbs.default.clone().map(|h| (h, false)),
     }
 }
 
 /// A message no handler takes kills its port, as in the original.
-fn unhandled(node: &Node, port: &PortId, msg: Option<&Vec<Value>>) {
-    let tag = msg
-        .and_then(|m| m.first())
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+fn unhandled(node: &Node, port: &PortId, msg: Option<&Message>) {
+    let tag = msg.and_then(Message::tag).unwrap_or_default();
     node.kil(
         port,
         Reason::new(

@@ -2,11 +2,16 @@
 
 use std::fmt;
 use std::ops::Deref;
+use std::sync::OnceLock;
 
-use aemp_proto::{from_slice, Value, ValueError};
+use aemp_proto::{Payload, Value, ValueError};
 use serde::de::DeserializeOwned;
 
 /// A message as a handler receives it: an ordered list of values.
+///
+/// A message received over CBOR keeps its values encoded until they are used:
+/// [`decode`](Message::decode) reads them straight into a Rust type, and the values
+/// themselves (through `Deref`) are built on first use.
 ///
 /// ```
 /// use aemp_node::Message;
@@ -17,8 +22,12 @@ use serde::de::DeserializeOwned;
 /// assert_eq!((tag.as_str(), nick.as_str()), ("join", "nick"));
 /// assert_eq!(m.len(), 2); // it dereferences to [Value]
 /// ```
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Message(Vec<Value>);
+#[derive(Clone, Default)]
+pub struct Message {
+    payload: Payload,
+    /// The values, once asked for when the payload holds bytes.
+    values: OnceLock<Vec<Value>>,
+}
 
 impl Message {
     /// A message with these values.
@@ -27,7 +36,7 @@ impl Message {
     /// assert!(aemp_node::Message::new(vec![]).is_empty());
     /// ```
     pub fn new(values: Vec<Value>) -> Message {
-        Message(values)
+        Message::from(Payload::from(values))
     }
 
     /// The first value, when it is a string (by convention the message's tag).
@@ -37,11 +46,12 @@ impl Message {
     /// assert_eq!(Message::new(vec![Value::Int(1)]).tag(), None);
     /// ```
     pub fn tag(&self) -> Option<&str> {
-        self.0.first().and_then(Value::as_str)
+        self.payload.tag()
     }
 
     /// Decodes the values as one Rust value: a tuple or a struct with fields in message
-    /// order (see [`aemp_proto::from_slice`]). Nothing is copied but what `T` keeps.
+    /// order (see [`aemp_proto::from_slice`]). Nothing is copied but what `T` keeps, and a
+    /// message received over CBOR is read straight from its bytes.
     ///
     /// ```
     /// # use aemp_node::Message; use aemp_proto::Value;
@@ -50,7 +60,7 @@ impl Message {
     /// assert_eq!(n, 7);
     /// ```
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
-        from_slice(&self.0)
+        self.payload.decode()
     }
 
     /// The values.
@@ -60,27 +70,60 @@ impl Message {
     /// assert_eq!(Message::new(vec![Value::Null]).into_vec(), vec![Value::Null]);
     /// ```
     pub fn into_vec(self) -> Vec<Value> {
-        self.0
+        match self.values.into_inner() {
+            Some(values) => values,
+            None => self.payload.into_values(),
+        }
+    }
+
+    /// The message without its first value (a tagged message without its tag).
+    pub(crate) fn without_tag(self) -> Message {
+        Message::from(self.payload.without_first())
     }
 }
 
 impl Deref for Message {
     type Target = [Value];
     fn deref(&self) -> &[Value] {
-        &self.0
+        match self.payload.as_values() {
+            Some(values) => values,
+            None => self.values.get_or_init(|| self.payload.to_values()),
+        }
     }
 }
 
 impl From<Vec<Value>> for Message {
     fn from(v: Vec<Value>) -> Self {
-        Message(v)
+        Message::new(v)
+    }
+}
+
+impl From<Payload> for Message {
+    /// The message of these values (the core's [`Event::Deliver`](aemp_proto::node::Event)).
+    fn from(payload: Payload) -> Self {
+        Message {
+            payload,
+            values: OnceLock::new(),
+        }
+    }
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Message) -> bool {
+        **self == **other
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Message").field(&&**self).finish()
     }
 }
 
 impl fmt::Display for Message {
     /// The values as a JSON-like array.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&Value::Array(self.0.clone()), f)
+        fmt::Display::fmt(&Value::Array(self.to_vec()), f)
     }
 }
 

@@ -365,12 +365,12 @@ impl App for RecvApp {
         match &out {
             Event::Deliver { port, msg } => {
                 let me = format!("recv#{port}");
-                let tag = msg.first().and_then(Value::as_str).unwrap_or("");
+                let tag = msg.tag().unwrap_or("");
                 if let Some(parent) = self.parents.get(&**port).cloned() {
                     match tag {
                         "ping" => {
                             let mut reply = vec![s("pong"), s(&me)];
-                            reply.extend(msg[1..].iter().cloned());
+                            reply.extend(msg.to_values().into_iter().skip(1));
                             core.snd(&parent, reply, now);
                         }
                         "quit" => core.kil(&me, pkt(&["spawnee_quit", "asked to quit"]), now),
@@ -596,7 +596,7 @@ impl RecvReplay {
             .seen
             .iter()
             .filter_map(|o| match o {
-                Event::Deliver { port: p, msg } if **p == **port => Some(msg.clone()),
+                Event::Deliver { port: p, msg } if **p == **port => Some(msg.to_values()),
                 _ => None,
             })
             .collect()
@@ -997,7 +997,7 @@ impl App for SendApp {
             }
             Event::Deliver { port, msg } if self.own.as_deref() == Some(port.as_ref()) => {
                 let spawned = self.spawned.first().cloned();
-                match (self.scenario, msg.first().and_then(Value::as_str), spawned) {
+                match (self.scenario, msg.tag(), spawned) {
                     ('d', Some("spawned"), Some(sp)) => {
                         core.snd(&sp, vec![s("ping"), s("p1"), Value::Int(42)], now)
                     }
@@ -1033,7 +1033,7 @@ impl SendApp {
             .iter()
             .filter_map(|o| match o {
                 Event::Deliver { port, msg } if self.own.as_deref() == Some(port.as_ref()) => {
-                    Some(msg.clone())
+                    Some(msg.to_values())
                 }
                 _ => None,
             })

@@ -65,7 +65,7 @@ fn monitor_fired(id: MonitorId, reason: Vec<Value>) -> Event {
 fn deliver(port: impl AsRef<str>, msg: Vec<Value>) -> Event {
     Event::Deliver {
         port: port.as_ref().into(),
-        msg,
+        msg: msg.into(),
     }
 }
 
@@ -891,7 +891,7 @@ fn connection_loss_fires_every_monitor_of_that_node_with_transport_error() {
     assert!(ids.contains(&m1) && ids.contains(&m2));
     let text = reason(fired[0]);
     let delivered = outs.iter().find_map(|o| match o {
-        Event::Deliver { port, msg } if **port == *dest_name => Some(msg.clone()),
+        Event::Deliver { port, msg } if **port == *dest_name => Some(msg.clone().into_values()),
         _ => None,
     });
     assert_eq!(delivered, Some(with(pkt(&["b_gone"]), text.clone())));

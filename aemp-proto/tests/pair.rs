@@ -52,7 +52,7 @@ fn received(events: &[ConnEvent]) -> Vec<Vec<Value>> {
     events
         .iter()
         .filter_map(|e| match e {
-            ConnEvent::Packet(p) => Some(p.clone()),
+            ConnEvent::Packet(p) => Some(p.clone().into_values()),
             _ => None,
         })
         .collect()

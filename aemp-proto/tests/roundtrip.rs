@@ -1,9 +1,17 @@
 //! Property tests: arbitrary values survive every framing, fed in arbitrary pieces, and
-//! arbitrary bytes never make a decoder panic.
+//! arbitrary bytes never make a decoder panic; a CBOR message read straight from its bytes
+//! gives what the value decoder gives.
 
-use aemp_proto::{from_value, to_value, DecodeLimits, Framing, Value};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+use aemp_proto::{
+    from_slice, from_value, to_value, DecodeLimits, FrameDecoder, Framing, Packet, Payload, Value,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::Deserialize;
 
 /// Equality with floats compared bit for bit (so NaN equals the same NaN).
 fn same(a: &Value, b: &Value) -> bool {
@@ -166,6 +174,79 @@ fn roundtrip(
     Ok(())
 }
 
+/// A message packet: a port name, then values.
+fn message(domain: Domain) -> impl Strategy<Value = Vec<Value>> {
+    ("[a-z#]{1,12}", vec(value(domain), 0..6)).prop_map(|(port, values)| {
+        let mut packet = vec![Value::from(port)];
+        packet.extend(values);
+        packet
+    })
+}
+
+/// The first packet of `bytes` read two ways: whole, so that a message keeps its values as
+/// bytes, and after a first byte alone, so that the value decoder builds them. `None` for
+/// either when the bytes do not decode.
+fn both_ways(bytes: &[u8]) -> (Option<Packet>, Option<Vec<Value>>) {
+    let first = |dec: &mut FrameDecoder| dec.next_frame().ok().flatten();
+    let mut whole = Framing::Cbor.decoder(DecodeLimits::default());
+    whole.feed(bytes);
+    let lazy = first(&mut whole);
+    let mut split = Framing::Cbor.decoder(DecodeLimits::default());
+    split.feed(&bytes[..1.min(bytes.len())]);
+    let early = first(&mut split);
+    split.feed(&bytes[1.min(bytes.len())..]);
+    let eager = early.or_else(|| first(&mut split)).map(Packet::into_values);
+    (lazy, eager)
+}
+
+/// A struct in message order, as handlers decode them.
+#[derive(Debug, PartialEq, Deserialize)]
+struct Fields {
+    tag: String,
+    n: Option<i32>,
+    rest: Vec<BTreeMap<String, u8>>,
+}
+
+/// An enum in serde's externally tagged form.
+#[derive(Debug, PartialEq, Deserialize)]
+enum Shape {
+    Unit,
+    Newtype(i64),
+    Tuple(String, bool),
+    Struct { x: u32 },
+}
+
+/// `T` read from the payload's bytes and from the values: the same value, or the same error.
+fn same_outcome<T: DeserializeOwned + PartialEq + Debug>(
+    payload: &Payload,
+    values: &[Value],
+) -> Result<(), TestCaseError> {
+    match (payload.decode::<T>(), from_slice::<T>(values)) {
+        (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+        (Err(a), Err(b)) => prop_assert_eq!(a.message(), b.message()),
+        (a, b) => prop_assert!(false, "from bytes {:?}, from values {:?}", a, b),
+    }
+    Ok(())
+}
+
+/// Every way a handler reads a message gives the same from bytes as from values.
+fn same_reading(payload: &Payload, values: &[Value]) -> Result<(), TestCaseError> {
+    prop_assert!(same(
+        &Value::Array(payload.to_values()),
+        &Value::Array(values.to_vec())
+    ));
+    prop_assert_eq!(payload.len(), values.len());
+    prop_assert_eq!(payload.tag(), values.first().and_then(Value::as_str));
+    same_outcome::<(String, i64)>(payload, values)?;
+    same_outcome::<(IgnoredAny, u64, IgnoredAny)>(payload, values)?;
+    same_outcome::<Vec<Option<String>>>(payload, values)?;
+    same_outcome::<(bool, Vec<u8>)>(payload, values)?;
+    same_outcome::<Fields>(payload, values)?;
+    same_outcome::<Vec<Shape>>(payload, values)?;
+    same_outcome::<(IgnoredAny, Shape)>(payload, values)?;
+    Ok(())
+}
+
 fn sizes() -> impl Strategy<Value = Vec<usize>> {
     vec(1usize..40, 1..20)
 }
@@ -242,7 +323,43 @@ proptest! {
         }
     }
 
-    /// Valid CBOR with one byte flipped never panics either.
+    /// A CBOR message read from its bytes reads as the values the value decoder builds:
+    /// the values themselves, the tag, typed decoding (values or error messages alike),
+    /// and the same without the first value.
+    #[test]
+    fn message_bytes_read_as_their_values(packet in message(Domain::Normalised)) {
+        let mut bytes = Vec::new();
+        Framing::Cbor.encode(&packet, &mut bytes);
+        let (Some(lazy), Some(values)) = both_ways(&bytes) else {
+            return Err(TestCaseError::fail("a message did not decode"));
+        };
+        prop_assert_eq!(lazy.port(), values[0].as_str());
+        let payload = lazy.into_payload();
+        same_reading(&payload, &values[1..])?;
+        same_reading(&payload.without_first(), values.get(2..).unwrap_or_default())?;
+    }
+
+    /// Typed messages (the usual case) decode to the same value from bytes as from values.
+    #[test]
+    fn typed_messages_read_alike(
+        tag in "[a-z]{0,6}",
+        n in prop::option::of(any::<i32>()),
+        rest in vec(prop::collection::btree_map("[a-z]{0,3}", any::<u8>(), 0..3), 0..3),
+    ) {
+        let values = vec![Value::from(tag), to_value(&n).unwrap(), to_value(&rest).unwrap()];
+        let payload = Payload::from(values.clone());
+        let mut bytes = Vec::new();
+        Framing::Cbor.encode_message("port", &values, &mut bytes);
+        let (Some(lazy), _) = both_ways(&bytes) else {
+            return Err(TestCaseError::fail("a message did not decode"));
+        };
+        let lazy = lazy.into_payload();
+        prop_assert!(lazy.decode::<Fields>().is_ok());
+        prop_assert_eq!(lazy.decode::<Fields>(), payload.decode::<Fields>());
+    }
+
+    /// Valid CBOR with one byte flipped never panics either, and reads the same whole or
+    /// in two pieces.
     #[test]
     fn mutated_cbor_never_panics(p in packets(Domain::Normalised), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
         let mut wire = Vec::new();
@@ -254,5 +371,11 @@ proptest! {
         let mut dec = Framing::Cbor.decoder(DecodeLimits::default());
         dec.feed(&wire);
         while let Ok(Some(_)) = dec.next_packet() {}
+        match both_ways(&wire) {
+            (Some(lazy), Some(values)) => {
+                prop_assert!(same(&Value::Array(lazy.into_values()), &Value::Array(values)));
+            }
+            (lazy, values) => prop_assert_eq!(lazy.is_some(), values.is_some()),
+        }
     }
 }

@@ -67,7 +67,9 @@ fn the_greeting_is_clear_and_everything_after_it_is_records() {
     assert!(!bytes.windows(4).any(|w| w == b"port"));
     b.handle_input(&bytes);
     let events: Vec<_> = std::iter::from_fn(|| b.poll_event()).collect();
-    assert!(events.contains(&ConnEvent::Packet(vec![Value::from("port"), Value::Int(1)])));
+    assert!(events.contains(&ConnEvent::Packet(
+        vec![Value::from("port"), Value::Int(1)].into()
+    )));
     a.close(aemp_proto::ConnError::Local("bye".into()));
     let mut last = Vec::new();
     assert!(a.poll_transmit(&mut last), "close_notify");

@@ -244,7 +244,7 @@ impl Peer {
             Codec::Conn(conn) => {
                 while let Some(event) = conn.poll_event() {
                     match event {
-                        ConnEvent::Packet(p) => self.pending.push_back(p),
+                        ConnEvent::Packet(p) => self.pending.push_back(p.into_values()),
                         ConnEvent::Closed(e) => self.closed = Some(closed_reason(&e)),
                         _ => {}
                     }

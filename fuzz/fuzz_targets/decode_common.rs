@@ -5,8 +5,9 @@
 //! small limits (256-byte frames, depth 8) instead of the defaults; the rest is the stream.
 //!
 //! Checks beyond "no panic": feeding in two pieces gives the same packets and the same kind
-//! of outcome as feeding everything at once, and every decoded packet re-encodes to bytes
-//! that decode back to the same packet.
+//! of outcome as feeding everything at once, every decoded packet re-encodes to bytes
+//! that decode back to the same packet, and a message's values read straight from its
+//! bytes (CBOR) are the values the value decoder builds.
 
 use aemp_proto::{DecodeError, DecodeLimits, FrameDecoder, Framing, Value};
 
@@ -80,5 +81,16 @@ pub fn run(framing: Framing, data: &[u8]) {
             .expect("own encoding is complete");
         assert_eq!(exact(&back), exact(packet));
         assert_eq!(again.buffered_len(), 0);
+    }
+
+    let mut frames = framing.decoder(limits);
+    frames.feed(bytes);
+    for packet in &whole_packets {
+        let frame = frames.next_frame().expect("decoded before").expect("complete");
+        let payload = frame.into_payload();
+        let values = packet.get(1..).unwrap_or_default();
+        let read = payload.decode::<Vec<Value>>().expect("values read back");
+        assert_eq!(exact(&read), exact(values));
+        assert_eq!(payload.tag(), values.first().and_then(Value::as_str));
     }
 }

@@ -3,13 +3,13 @@
 use super::config::ConfigError;
 use crate::handshake::HandshakeError;
 use crate::tls::{TlsError, TlsRole};
-use crate::wire::{DecodeError, Framing, Value};
+use crate::wire::{DecodeError, Framing, Packet};
 
 /// Something the driver (or the node core) must act on, from [`crate::Connection::poll_event`].
 ///
 /// ```
 /// use aemp_proto::{ConnEvent, Value};
-/// let ev = ConnEvent::Packet(vec![Value::from("port"), Value::Int(1)]);
+/// let ev = ConnEvent::Packet(vec![Value::from("port"), Value::Int(1)].into());
 /// assert!(matches!(ev, ConnEvent::Packet(p) if p.len() == 2));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +40,7 @@ pub enum ConnEvent {
         method: String,
     },
     /// One decoded data-phase packet (an empty one is a keepalive).
-    Packet(Vec<Value>),
+    Packet(Packet),
     /// The connection is over; emitted once, always last.
     Closed(ConnError),
 }

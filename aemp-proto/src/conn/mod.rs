@@ -964,7 +964,7 @@ impl Connection {
         };
         decoder.feed(data);
         let error = loop {
-            match decoder.next_packet() {
+            match decoder.next_frame() {
                 Ok(Some(packet)) => {
                     self.traffic.packets_in += 1;
                     self.events.push_back(ConnEvent::Packet(packet));

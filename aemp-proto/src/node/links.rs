@@ -9,8 +9,8 @@ use smallvec::SmallVec;
 use super::logs::{throttled, Topic};
 use super::{transport_error, Backlog, ConnId, Event, MonitorId, NodeCore, TransportOutput};
 use crate::conn::{Channel, ConnError, ConnEvent, Connection};
-use crate::HandshakeError;
 use crate::Value;
+use crate::{HandshakeError, Packet};
 
 /// One byte stream and what the core knows about it.
 #[derive(Debug)]
@@ -517,7 +517,7 @@ impl NodeCore {
         }
     }
 
-    fn on_packet(&mut self, id: ConnId, packet: Vec<Value>) {
+    fn on_packet(&mut self, id: ConnId, packet: Packet) {
         let Some(link) = self.links.get_mut(&id) else {
             return;
         };

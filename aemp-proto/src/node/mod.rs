@@ -55,7 +55,7 @@ pub use rng::Rng;
 pub use stats::{CoreStats, PeerState, PeerStats};
 
 use crate::protocol::{Request, RequestKind};
-use crate::Value;
+use crate::{Payload, Value};
 use directory::Directory;
 use links::{Link, Peer, Seed};
 use logs::LogThrottle;
@@ -141,6 +141,9 @@ pub struct NodeCore {
     next_id: u64,
     port_prefix: String,
     ports: HashMap<Arc<str>, LocalPort>,
+    /// The local port the last message went to: messages come in runs to one port, and
+    /// this spares their name lookups. Cleared when a port is removed.
+    recent_port: Option<Arc<str>>,
     monitors: HashMap<MonitorId, Monitor>,
     links: BTreeMap<ConnId, Link>,
     peers: BTreeMap<String, Peer>,
@@ -191,6 +194,7 @@ impl NodeCore {
             next_id: 0,
             port_prefix,
             ports: HashMap::new(),
+            recent_port: None,
             monitors: HashMap::new(),
             links: BTreeMap::new(),
             peers: BTreeMap::new(),
@@ -411,7 +415,7 @@ impl NodeCore {
         self.advance(now);
         let (node, name) = split_port_id(port_id);
         if node == self.node_id() && !name.is_empty() {
-            self.deliver_local(name, msg);
+            self.deliver_local(name, msg.into());
         } else if !self.send_up(node, name, &msg) {
             let mut packet = Vec::with_capacity(msg.len() + 1);
             packet.push(Value::from(name));
@@ -421,14 +425,29 @@ impl NodeCore {
     }
 
     /// Hands a message to a local port (dropped if the port does not exist).
-    pub(super) fn deliver_local(&mut self, port: &str, msg: Vec<Value>) {
-        match self.ports.get_key_value(port) {
-            Some((name, _)) => self.events.push_back(Event::Deliver {
-                port: name.clone(),
-                msg,
-            }),
-            None => tracing::trace!(%port, "message for a missing port dropped"),
+    pub(super) fn deliver_local(&mut self, port: &str, msg: Payload) {
+        if let Some(port) = self.local_port(port) {
+            self.deliver(port, msg);
         }
+    }
+
+    /// The shared name of local port `port`, `None` (and the message dropped) if it does
+    /// not exist.
+    pub(super) fn local_port(&mut self, port: &str) -> Option<Arc<str>> {
+        if let Some(recent) = self.recent_port.as_ref().filter(|r| ***r == *port) {
+            return Some(recent.clone());
+        }
+        let Some((name, _)) = self.ports.get_key_value(port) else {
+            tracing::trace!(%port, "message for a missing port dropped");
+            return None;
+        };
+        self.recent_port = Some(name.clone());
+        Some(name.clone())
+    }
+
+    /// Hands a message to an existing local port.
+    pub(super) fn deliver(&mut self, port: Arc<str>, msg: Payload) {
+        self.events.push_back(Event::Deliver { port, msg });
     }
 
     /// Sends a whole packet (`[port_name, msg...]`) to `node`: delivered locally, written
@@ -496,7 +515,7 @@ impl NodeCore {
             let me = self.node_id().to_owned();
             self.handle_node_request(&me, packet);
         } else {
-            self.deliver_local(&name, packet);
+            self.deliver_local(&name, packet.into());
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::Value;
+use crate::{Payload, Value};
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -105,7 +105,7 @@ pub enum Event {
         /// The local port name (without the node ID), shared with the core's table.
         port: Arc<str>,
         /// The message (without the port name).
-        msg: Vec<Value>,
+        msg: Payload,
     },
     /// A local port died: its handlers can be dropped.
     PortDied {

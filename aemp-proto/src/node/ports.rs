@@ -148,6 +148,7 @@ impl NodeCore {
             let Some(port) = self.ports.remove(name.as_str()) else {
                 continue;
             };
+            self.recent_port = None;
             if let Some(node) = &port.spawned_by {
                 self.forget_spawned(node);
             }

@@ -3,26 +3,26 @@
 use super::logs::{throttled, Topic};
 use super::{key_string, split_port_id, Event, NodeCore};
 use crate::protocol::Request;
-use crate::Value;
+use crate::{Packet, Value};
 
 /// The only `eval` expression a Rust node answers (for the original's `aemp trace`).
 const TRACE_EVAL: &str = "AnyEvent::MP::Kernel::up_nodes";
 
 impl NodeCore {
     /// A data-phase packet from `node`: a port message or a node-port request.
-    pub(super) fn handle_remote_packet(&mut self, node: &str, mut packet: Vec<Value>) {
-        let name = match &packet[0] {
-            Value::Str(s) => s.as_str(),
-            _ => {
-                throttled!(self, Topic::Refusal, warn, %node, "packet with a non-string port name ignored");
-                return;
-            }
+    pub(super) fn handle_remote_packet(&mut self, node: &str, packet: Packet) {
+        let recent = self.recent_port.as_ref().filter(|p| packet.is_for(p));
+        if let Some(port) = recent.cloned() {
+            return self.deliver(port, packet.into_payload());
+        }
+        let Some(name) = packet.port() else {
+            throttled!(self, Topic::Refusal, warn, %node, "packet with a non-string port name ignored");
+            return;
         };
         if name.is_empty() {
-            packet.remove(0);
-            self.handle_node_request(node, packet);
-        } else if let Value::Str(port) = packet.remove(0) {
-            self.deliver_local(&port, packet);
+            self.handle_node_request(node, packet.into_payload().into_values());
+        } else if let Some(port) = self.local_port(name) {
+            self.deliver(port, packet.into_payload());
         }
     }
 

@@ -8,14 +8,14 @@
 use super::framing::{DecodeError, DecodeLimits, Framing};
 use super::Value;
 
-const UINT: u8 = 0;
-const NEGINT: u8 = 1;
-const BYTES: u8 = 2;
-const TEXT: u8 = 3;
-const ARRAY: u8 = 4;
-const MAP: u8 = 5;
-const TAG: u8 = 6;
-const SIMPLE: u8 = 7;
+pub(super) const UINT: u8 = 0;
+pub(super) const NEGINT: u8 = 1;
+pub(super) const BYTES: u8 = 2;
+pub(super) const TEXT: u8 = 3;
+pub(super) const ARRAY: u8 = 4;
+pub(super) const MAP: u8 = 5;
+pub(super) const TAG: u8 = 6;
+pub(super) const SIMPLE: u8 = 7;
 
 /// The "break" stop code that ends indefinite-length items.
 const BREAK: u8 = 0xff;
@@ -164,6 +164,20 @@ fn half_to_f64(bits: u16) -> f64 {
     sign * magnitude
 }
 
+/// The value of a major type 7 item (`initial` its first byte, `arg` its argument):
+/// false, true, null, undefined (as null) or a float; `None` for the other simple values.
+pub(super) fn simple_value(initial: u8, arg: u64) -> Option<Value> {
+    Some(match initial & 0x1f {
+        20 => Value::Bool(false),
+        21 => Value::Bool(true),
+        22 | 23 => Value::Null,
+        25 => Value::Float(half_to_f64(arg as u16)),
+        26 => Value::Float(f64::from(f32::from_bits(arg as u32))),
+        27 => Value::Float(f64::from_bits(arg)),
+        _ => return None,
+    })
+}
+
 /// Builds a string value: text when the bytes are UTF-8, bytes otherwise.
 fn string_value(bytes: &[u8]) -> Value {
     match std::str::from_utf8(bytes) {
@@ -184,6 +198,11 @@ pub(super) struct Decoder {
 }
 
 impl Decoder {
+    /// Whether no packet is partially decoded.
+    pub(super) fn is_idle(&self) -> bool {
+        self.consumed == 0 && self.stack.is_empty()
+    }
+
     /// Bytes of a partially decoded packet that have already left the input buffer.
     pub(super) fn partial_len(&self) -> usize {
         self.consumed
@@ -363,14 +382,8 @@ impl Decoder {
                     continue;
                 }
                 (SIMPLE, Arg::Val(arg)) => {
-                    let value = match (initial & 0x1f, arg) {
-                        (20, _) => Value::Bool(false),
-                        (21, _) => Value::Bool(true),
-                        (22 | 23, _) => Value::Null,
-                        (25, bits) => Value::Float(half_to_f64(bits as u16)),
-                        (26, bits) => Value::Float(f64::from(f32::from_bits(bits as u32))),
-                        (27, bits) => Value::Float(f64::from_bits(bits)),
-                        _ => return Err(self.malformed("unsupported simple value")),
+                    let Some(value) = simple_value(initial, arg) else {
+                        return Err(self.malformed("unsupported simple value"));
                     };
                     self.advance(pos, head);
                     value

@@ -1,6 +1,7 @@
 //! The framings a connection can use in its data phase, and a stream decoder for each.
 
-use super::{cbor, fast, json, Value};
+use super::cbor_scan::scan_message;
+use super::{cbor, fast, json, Packet, Value};
 
 /// A data-phase encoding of packets, as named in the greeting and auth lines.
 ///
@@ -327,18 +328,49 @@ impl FrameDecoder {
     /// assert!(matches!(dec.next_packet(), Err(DecodeError::NotAnArray { .. })));
     /// ```
     pub fn next_packet(&mut self) -> Result<Option<Vec<Value>>, DecodeError> {
+        Ok(self.next_frame()?.map(Packet::into_values))
+    }
+
+    /// The next complete packet, `Ok(None)` when more bytes are needed, like
+    /// [`next_packet`](FrameDecoder::next_packet); a CBOR message to a port keeps its
+    /// values encoded until they are used (see [`Payload`](crate::Payload)).
+    ///
+    /// ```
+    /// # use aemp_proto::{DecodeLimits, Framing, Value};
+    /// let mut out = Vec::new();
+    /// Framing::Cbor.encode(&[Value::from("port"), Value::Int(7)], &mut out);
+    /// let mut dec = Framing::Cbor.decoder(DecodeLimits::default());
+    /// dec.feed(&out);
+    /// let packet = dec.next_frame().unwrap().unwrap();
+    /// assert_eq!(packet.port(), Some("port"));
+    /// let (n,): (u8,) = packet.into_payload().decode().unwrap();
+    /// assert_eq!(n, 7);
+    /// ```
+    pub fn next_frame(&mut self) -> Result<Option<Packet>, DecodeError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
+        let input = &self.buf[self.pos..];
         let result = match &mut self.state {
+            State::Cbor(dec) => {
+                let scan = if dec.is_idle() {
+                    scan_message(input, &self.limits)
+                } else {
+                    None
+                };
+                if let Some(scan) = scan {
+                    self.pos += scan.end;
+                    return Ok(Some(Packet::scanned(input, scan)));
+                }
+                dec.decode(&self.buf, &mut self.pos, &self.limits)
+            }
             State::Fast => fast::decode(&self.buf, &mut self.pos, &self.limits),
-            State::Cbor(dec) => dec.decode(&self.buf, &mut self.pos, &self.limits),
             State::Json(dec) => dec.decode(&self.buf, &mut self.pos, &self.limits),
         };
         if let Err(err) = &result {
             self.failed = Some(err.clone());
         }
-        result
+        result.map(|packet| packet.map(Packet::from))
     }
 
     /// How many received bytes have not yet been returned as part of a packet (a partial

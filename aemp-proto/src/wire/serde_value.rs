@@ -5,12 +5,12 @@ use std::fmt;
 use std::slice;
 
 use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess,
-    SeqAccess, Unexpected, VariantAccess, Visitor,
+    self, DeserializeOwned, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
 };
 use serde::ser::{self, Serialize, Serializer};
 use serde::Deserialize;
 
+use super::de::{De, Item, Tree};
 use super::value::CompactString;
 use super::Value;
 
@@ -92,7 +92,7 @@ pub fn to_values<T: Serialize + ?Sized>(value: &T) -> Result<Vec<Value>, ValueEr
         Value::Array(items) => Ok(items),
         Value::Null => Ok(Vec::new()),
         other => Err(de::Error::invalid_type(
-            unexpected(&other),
+            Item::from(&other).unexpected(),
             &"a value serializing as a sequence",
         )),
     }
@@ -139,39 +139,7 @@ pub fn from_values<T: DeserializeOwned>(values: Vec<Value>) -> Result<T, ValueEr
 /// assert_eq!((tag.as_str(), n), ("tag", 1));
 /// ```
 pub fn from_slice<T: DeserializeOwned>(values: &[Value]) -> Result<T, ValueError> {
-    T::deserialize(Elements(values))
-}
-
-/// The values of a message, deserialized as one array.
-struct Elements<'de>(&'de [Value]);
-
-impl<'de> Deserializer<'de> for Elements<'de> {
-    type Error = ValueError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        visit_array(self.0, visitor)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
-        identifier ignored_any
-    }
-}
-
-/// How a value looks in serde's error messages.
-fn unexpected(value: &Value) -> Unexpected<'_> {
-    match value {
-        Value::Null => Unexpected::Unit,
-        Value::Bool(b) => Unexpected::Bool(*b),
-        Value::Int(i) => Unexpected::Signed(*i),
-        Value::UInt(u) => Unexpected::Unsigned(*u),
-        Value::Float(f) => Unexpected::Float(*f),
-        Value::Str(s) => Unexpected::Str(s),
-        Value::Bytes(b) => Unexpected::Bytes(b),
-        Value::Array(_) => Unexpected::Seq,
-        Value::Map(_) => Unexpected::Map,
-    }
+    T::deserialize(De::elements(&mut Tree::new(values), values.len()))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -631,115 +599,16 @@ impl ser::SerializeStructVariant for StructVariantBuilder {
 // ------------------------------------------------------------------------------------------
 // Deserializer from Value.
 
-/// A number found in a value, possibly by parsing a string.
-enum Number {
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-}
-
-impl Value {
-    /// The number this value holds, parsing numeric strings (Perl sends numbers either way).
-    fn number(&self) -> Option<Number> {
-        match self {
-            Value::Int(i) => Some(Number::Int(*i)),
-            Value::UInt(u) => Some(Number::UInt(*u)),
-            Value::Float(f) => Some(Number::Float(*f)),
-            Value::Str(s) => {
-                let s = s.trim();
-                if let Ok(i) = s.parse() {
-                    Some(Number::Int(i))
-                } else if let Ok(u) = s.parse() {
-                    Some(Number::UInt(u))
-                } else {
-                    s.parse().ok().map(Number::Float)
-                }
-            }
-            _ => None,
-        }
-    }
-
-    /// Hands an integer to the visitor: integers, numeric strings and integral floats.
-    fn visit_integer<'de, V: Visitor<'de>>(&'de self, visitor: V) -> Result<V::Value, ValueError> {
-        match self.number() {
-            Some(Number::Int(i)) => visitor.visit_i64(i),
-            Some(Number::UInt(u)) => visitor.visit_u64(u),
-            // The range checks make the casts exact.
-            Some(Number::Float(f))
-                if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) =>
-            {
-                visitor.visit_i64(f as i64)
-            }
-            Some(Number::Float(f)) if f.fract() == 0.0 && f >= 0.0 && f < 2f64.powi(64) => {
-                visitor.visit_u64(f as u64)
-            }
-            _ => self.deserialize_any(visitor),
-        }
-    }
-
-    /// Hands a float to the visitor: numbers and numeric strings.
-    fn visit_float<'de, V: Visitor<'de>>(&'de self, visitor: V) -> Result<V::Value, ValueError> {
-        match self.number() {
-            Some(Number::Int(i)) => visitor.visit_i64(i),
-            Some(Number::UInt(u)) => visitor.visit_u64(u),
-            Some(Number::Float(f)) => visitor.visit_f64(f),
-            None => self.deserialize_any(visitor),
-        }
-    }
-
-    /// Hands a string to the visitor: strings, bytes, and numbers as decimal text.
-    fn visit_text<'de, V: Visitor<'de>>(&'de self, visitor: V) -> Result<V::Value, ValueError> {
-        match self {
-            Value::Str(s) => visitor.visit_borrowed_str(s),
-            Value::Bytes(b) => visitor.visit_borrowed_bytes(b),
-            Value::Int(i) => visitor.visit_string(i.to_string()),
-            Value::UInt(u) => visitor.visit_string(u.to_string()),
-            Value::Float(f) => visitor.visit_string(f.to_string()),
-            other => other.deserialize_any(visitor),
-        }
-    }
-}
-
-/// Hands every element to the visitor, then insists they were all used.
-fn visit_array<'de, V: Visitor<'de>>(
-    items: &'de [Value],
-    visitor: V,
-) -> Result<V::Value, ValueError> {
-    let len = items.len();
-    let mut seq = SeqDeserializer { iter: items.iter() };
-    let value = visitor.visit_seq(&mut seq)?;
-    if seq.iter.len() != 0 {
-        return Err(de::Error::invalid_length(
-            len,
-            &"fewer elements in the array",
-        ));
-    }
-    Ok(value)
-}
-
-/// Hands every entry to the visitor, then insists they were all used.
-fn visit_map<'de, V: Visitor<'de>>(
-    entries: &'de [(Value, Value)],
-    visitor: V,
-) -> Result<V::Value, ValueError> {
-    let len = entries.len();
-    let mut map = MapDeserializer {
-        iter: entries.iter(),
-        value: None,
-    };
-    let value = visitor.visit_map(&mut map)?;
-    if map.iter.len() != 0 {
-        return Err(de::Error::invalid_length(len, &"fewer entries in the map"));
-    }
-    Ok(value)
-}
-
-/// `deserialize_<ty>` methods that hand the value to one of the lenient `visit_*` helpers.
-macro_rules! forward_deserialize {
-    ($($method:ident => $helper:ident),* $(,)?) => {
+/// `deserialize_<ty>` methods that read the value through the shared deserializer.
+macro_rules! through_tree {
+    ($($method:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {
         $(
-            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-                self.$helper(visitor)
+            fn $method<V: Visitor<'de>>(
+                self,
+                $($arg: $ty,)*
+                visitor: V,
+            ) -> Result<V::Value, ValueError> {
+                De::new(&mut Tree::new(slice::from_ref(self))).$method($($arg,)* visitor)
             }
         )*
     };
@@ -749,108 +618,21 @@ macro_rules! forward_deserialize {
 impl<'de> Deserializer<'de> for &'de Value {
     type Error = ValueError;
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        match self {
-            Value::Null => visitor.visit_unit(),
-            Value::Bool(b) => visitor.visit_bool(*b),
-            Value::Int(i) => visitor.visit_i64(*i),
-            Value::UInt(u) => visitor.visit_u64(*u),
-            Value::Float(f) => visitor.visit_f64(*f),
-            Value::Str(s) => visitor.visit_borrowed_str(s),
-            Value::Bytes(b) => visitor.visit_borrowed_bytes(b),
-            Value::Array(items) => visit_array(items, visitor),
-            Value::Map(entries) => visit_map(entries, visitor),
-        }
-    }
-
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        match self {
-            Value::Null
-            | Value::Bool(_)
-            | Value::Int(_)
-            | Value::UInt(_)
-            | Value::Float(_)
-            | Value::Str(_) => visitor.visit_bool(self.is_truthy()),
-            other => other.deserialize_any(visitor),
-        }
-    }
-
-    forward_deserialize! {
-        deserialize_i8 => visit_integer,
-        deserialize_i16 => visit_integer,
-        deserialize_i32 => visit_integer,
-        deserialize_i64 => visit_integer,
-        deserialize_i128 => visit_integer,
-        deserialize_u8 => visit_integer,
-        deserialize_u16 => visit_integer,
-        deserialize_u32 => visit_integer,
-        deserialize_u64 => visit_integer,
-        deserialize_u128 => visit_integer,
-        deserialize_f32 => visit_float,
-        deserialize_f64 => visit_float,
-        deserialize_char => visit_text,
-        deserialize_str => visit_text,
-        deserialize_string => visit_text,
-        deserialize_identifier => visit_text,
-    }
-
-    serde::forward_to_deserialize_any! {
-        unit unit_struct seq tuple tuple_struct map struct
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        match self {
-            Value::Str(s) => visitor.visit_borrowed_bytes(s.as_bytes()),
-            other => other.deserialize_any(visitor),
-        }
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        self.deserialize_bytes(visitor)
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        match self {
-            Value::Null => visitor.visit_none(),
-            other => visitor.visit_some(other),
-        }
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        match self {
-            Value::Str(_) => visitor.visit_enum(EnumDeserializer {
-                variant: self,
-                content: None,
-            }),
-            Value::Map(entries) if entries.len() == 1 => {
-                let (variant, content) = &entries[0];
-                visitor.visit_enum(EnumDeserializer {
-                    variant,
-                    content: Some(content),
-                })
-            }
-            other => Err(de::Error::invalid_type(
-                unexpected(other),
-                &"a string or a map with one entry (an enum)",
-            )),
-        }
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        visitor.visit_unit()
+    through_tree! {
+        deserialize_any(), deserialize_bool(), deserialize_i8(), deserialize_i16(),
+        deserialize_i32(), deserialize_i64(), deserialize_i128(), deserialize_u8(),
+        deserialize_u16(), deserialize_u32(), deserialize_u64(), deserialize_u128(),
+        deserialize_f32(), deserialize_f64(), deserialize_char(), deserialize_str(),
+        deserialize_string(), deserialize_bytes(), deserialize_byte_buf(),
+        deserialize_option(), deserialize_unit(),
+        deserialize_unit_struct(name: &'static str),
+        deserialize_newtype_struct(name: &'static str),
+        deserialize_seq(), deserialize_tuple(len: usize),
+        deserialize_tuple_struct(name: &'static str, len: usize),
+        deserialize_map(),
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]),
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]),
+        deserialize_identifier(), deserialize_ignored_any(),
     }
 }
 
@@ -868,141 +650,5 @@ impl<'de> IntoDeserializer<'de, ValueError> for &'de Value {
     /// ```
     fn into_deserializer(self) -> &'de Value {
         self
-    }
-}
-
-struct SeqDeserializer<'de> {
-    iter: slice::Iter<'de, Value>,
-}
-
-impl<'de> SeqAccess<'de> for SeqDeserializer<'de> {
-    type Error = ValueError;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, ValueError> {
-        self.iter.next().map(|v| seed.deserialize(v)).transpose()
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.iter.len())
-    }
-}
-
-struct MapDeserializer<'de> {
-    iter: slice::Iter<'de, (Value, Value)>,
-    value: Option<&'de Value>,
-}
-
-impl<'de> MapAccess<'de> for MapDeserializer<'de> {
-    type Error = ValueError;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, ValueError> {
-        match self.iter.next() {
-            Some((k, v)) => {
-                self.value = Some(v);
-                seed.deserialize(k).map(Some)
-            }
-            None => Ok(None),
-        }
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(
-        &mut self,
-        seed: V,
-    ) -> Result<V::Value, ValueError> {
-        match self.value.take() {
-            Some(v) => seed.deserialize(v),
-            None => Err(de::Error::custom("map value requested before its key")),
-        }
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.iter.len())
-    }
-}
-
-/// An enum in externally tagged form: the variant name, and its content unless unit.
-struct EnumDeserializer<'de> {
-    variant: &'de Value,
-    content: Option<&'de Value>,
-}
-
-impl<'de> EnumAccess<'de> for EnumDeserializer<'de> {
-    type Error = ValueError;
-    type Variant = VariantDeserializer<'de>;
-
-    fn variant_seed<V: DeserializeSeed<'de>>(
-        self,
-        seed: V,
-    ) -> Result<(V::Value, VariantDeserializer<'de>), ValueError> {
-        let variant = seed.deserialize(self.variant)?;
-        Ok((
-            variant,
-            VariantDeserializer {
-                content: self.content,
-            },
-        ))
-    }
-}
-
-struct VariantDeserializer<'de> {
-    content: Option<&'de Value>,
-}
-
-/// The error for variant content (`None` for a unit variant) that is not the `expected` kind.
-fn wrong_variant(content: Option<&Value>, expected: &str) -> ValueError {
-    let found = match content {
-        Some(other) => unexpected(other),
-        None => Unexpected::UnitVariant,
-    };
-    de::Error::invalid_type(found, &expected)
-}
-
-impl<'de> VariantAccess<'de> for VariantDeserializer<'de> {
-    type Error = ValueError;
-
-    fn unit_variant(self) -> Result<(), ValueError> {
-        match self.content {
-            None | Some(Value::Null) => Ok(()),
-            other => Err(wrong_variant(other, "a unit variant")),
-        }
-    }
-
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
-        self,
-        seed: T,
-    ) -> Result<T::Value, ValueError> {
-        match self.content {
-            Some(v) => seed.deserialize(v),
-            None => Err(wrong_variant(None, "a newtype variant")),
-        }
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(
-        self,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        match self.content {
-            Some(Value::Array(items)) => visit_array(items, visitor),
-            other => Err(wrong_variant(other, "a tuple variant")),
-        }
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        match self.content {
-            Some(Value::Map(entries)) => visit_map(entries, visitor),
-            Some(Value::Array(items)) => visit_array(items, visitor),
-            other => Err(wrong_variant(other, "a struct variant")),
-        }
     }
 }

@@ -296,7 +296,7 @@ impl Harness {
             moved = true;
             match ev {
                 ConnEvent::Packet(packet) if packet.is_empty() => p.keepalives += 1,
-                ConnEvent::Packet(packet) => p.received.push(packet),
+                ConnEvent::Packet(packet) => p.received.push(packet.into_values()),
                 ConnEvent::Authenticated { .. } => p.authenticated = true,
                 ConnEvent::Closed(e) => p.closed = Some(e),
                 ConnEvent::TlsStarted { .. } => panic!("no TLS in this harness"),

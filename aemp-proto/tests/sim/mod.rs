@@ -247,7 +247,7 @@ impl Net {
     fn handle_event(&mut self, i: usize, event: Event) {
         match event {
             Event::Deliver { port, msg } => {
-                if let [Value::Str(tag), Value::Str(from), seq] = msg.as_slice() {
+                if let [Value::Str(tag), Value::Str(from), seq] = &msg.to_values()[..] {
                     if tag == "seq" {
                         let seq = seq.as_i64().unwrap() as u64;
                         self.nodes[i]

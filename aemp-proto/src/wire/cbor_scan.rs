@@ -1,0 +1,242 @@
+//! Reading CBOR packets without building their values: finding where a message packet
+//! ends (checking everything the value decoder checks but the strings' UTF-8), and reading
+//! its values later, straight from the bytes, as a source for the shared deserializer.
+
+use std::ops::Range;
+
+use serde::de;
+use smallvec::{smallvec, SmallVec};
+
+use super::cbor::{simple_value, ARRAY, BYTES, MAP, NEGINT, SIMPLE, TAG, TEXT, UINT};
+use super::de::{Item, Source};
+use super::framing::DecodeLimits;
+use super::{Value, ValueError};
+
+/// A complete message packet `[port, values...]` found at the start of a buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Scanned {
+    /// Where the packet ends.
+    pub(super) end: usize,
+    /// The port name's bytes (not empty; checked for UTF-8 when the name is read).
+    pub(super) port: Range<usize>,
+    /// Where the values after the port start.
+    pub(super) body: usize,
+    /// How many values follow the port.
+    pub(super) count: usize,
+}
+
+/// The message packet at the start of `buf`, if it is complete and plain: a definite-length
+/// array whose first item is a non-empty string, with no indefinite-length items,
+/// within the limits and under 4 GiB. `None` for anything else (an incomplete packet, a keepalive, a
+/// request to the node port, an error): the value decoder handles those.
+pub(super) fn scan_message(buf: &[u8], limits: &DecodeLimits) -> Option<Scanned> {
+    let window = &buf[..buf.len().min(limits.max_frame).min(u32::MAX as usize)];
+    let (initial, items, array_head) = head(window, 0)?;
+    if initial >> 5 != ARRAY || items < 1 || limits.max_depth < 1 {
+        return None;
+    }
+    let (initial, len, port_head) = head(window, array_head)?;
+    if !matches!(initial >> 5, TEXT | BYTES) {
+        return None;
+    }
+    let start = array_head + port_head;
+    let port = start..start.checked_add(usize::try_from(len).ok()?)?;
+    if port.is_empty() || port.end > window.len() {
+        return None;
+    }
+    let count = usize::try_from(items - 1).ok()?;
+    let end = skip(window, port.end, items - 1, limits.max_depth - 1)?;
+    Some(Scanned {
+        end,
+        port: port.clone(),
+        body: port.end,
+        count,
+    })
+}
+
+/// The head at `buf[pos..]`: its first byte, definite argument and length; `None` when
+/// incomplete, reserved, or of indefinite length.
+#[inline]
+fn head(buf: &[u8], pos: usize) -> Option<(u8, u64, usize)> {
+    let initial = *buf.get(pos)?;
+    let arg = |n: usize| buf.get(pos + 1..pos + 1 + n);
+    match initial & 0x1f {
+        info @ 0..=23 => Some((initial, u64::from(info), 1)),
+        24 => Some((initial, u64::from(*buf.get(pos + 1)?), 2)),
+        25 => Some((
+            initial,
+            u64::from(u16::from_be_bytes(arg(2)?.try_into().ok()?)),
+            3,
+        )),
+        26 => Some((
+            initial,
+            u64::from(u32::from_be_bytes(arg(4)?.try_into().ok()?)),
+            5,
+        )),
+        27 => Some((initial, u64::from_be_bytes(arg(8)?.try_into().ok()?), 9)),
+        _ => None,
+    }
+}
+
+/// Skips `items` complete items from `pos`, allowing `levels` more levels of nesting;
+/// where they end, or `None` if they are incomplete or not plain (see [`scan_message`]).
+fn skip(buf: &[u8], mut pos: usize, items: u64, levels: usize) -> Option<usize> {
+    // Items still to skip at each open level, the outermost first.
+    let mut left: SmallVec<[u64; 16]> = smallvec![items];
+    while let Some(n) = left.last_mut() {
+        if *n == 0 {
+            left.pop();
+            continue;
+        }
+        *n -= 1;
+        let (initial, arg, len) = head(buf, pos)?;
+        if initial >> 5 == TAG {
+            // The tagged item follows in the same place.
+            *n += 1;
+        }
+        pos += len;
+        match initial >> 5 {
+            UINT => {}
+            NEGINT if arg <= i64::MAX as u64 => {}
+            BYTES | TEXT => pos = pos.checked_add(usize::try_from(arg).ok()?)?,
+            ARRAY | MAP if left.len() <= levels => {
+                let children = if initial >> 5 == MAP {
+                    arg.checked_mul(2)?
+                } else {
+                    arg
+                };
+                // Every child takes a byte at least.
+                if children > (buf.len().saturating_sub(pos)) as u64 {
+                    return None;
+                }
+                left.push(children);
+            }
+            TAG => {}
+            SIMPLE if simple_value(initial, arg).is_some() => {}
+            _ => return None,
+        }
+        if pos > buf.len() {
+            return None;
+        }
+    }
+    Some(pos)
+}
+
+/// The values of a scanned message, read from its bytes.
+#[derive(Debug)]
+pub(super) struct Body<'de> {
+    buf: &'de [u8],
+    pos: usize,
+}
+
+impl<'de> Body<'de> {
+    /// Reads the values starting at `buf[pos..]`.
+    pub(super) fn new(buf: &'de [u8], pos: usize) -> Body<'de> {
+        Body { buf, pos }
+    }
+
+    /// Where the next value starts.
+    pub(super) fn position(&self) -> usize {
+        self.pos
+    }
+
+    fn truncated() -> ValueError {
+        de::Error::custom("CBOR value cut short")
+    }
+}
+
+impl<'de> Source<'de> for Body<'de> {
+    fn next_item(&mut self) -> Result<Item<'de>, ValueError> {
+        loop {
+            let (initial, arg, len) = head(self.buf, self.pos).ok_or_else(Body::truncated)?;
+            self.pos += len;
+            let item = match initial >> 5 {
+                UINT => match i64::try_from(arg) {
+                    Ok(i) => Item::Int(i),
+                    Err(_) => Item::UInt(arg),
+                },
+                NEGINT => match i64::try_from(arg) {
+                    Ok(n) => Item::Int(!n),
+                    Err(_) => return Err(de::Error::custom("negative integer below i64::MIN")),
+                },
+                BYTES | TEXT => {
+                    let end = usize::try_from(arg)
+                        .ok()
+                        .and_then(|l| self.pos.checked_add(l))
+                        .filter(|end| *end <= self.buf.len())
+                        .ok_or_else(Body::truncated)?;
+                    let bytes = &self.buf[self.pos..end];
+                    self.pos = end;
+                    Item::Unchecked(bytes)
+                }
+                ARRAY => Item::Array(usize::try_from(arg).map_err(|_| Body::truncated())?),
+                MAP => Item::Map(usize::try_from(arg).map_err(|_| Body::truncated())?),
+                TAG => continue,
+                _ => match simple_value(initial, arg) {
+                    Some(Value::Bool(b)) => Item::Bool(b),
+                    Some(Value::Float(f)) => Item::Float(f),
+                    Some(_) => Item::Null,
+                    None => return Err(de::Error::custom("unsupported simple value")),
+                },
+            };
+            return Ok(item);
+        }
+    }
+
+    fn skip_item(&mut self) -> Result<(), ValueError> {
+        self.pos = skip(self.buf, self.pos, 1, usize::MAX).ok_or_else(Body::truncated)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Framing;
+
+    fn encoded(packet: &[Value]) -> Vec<u8> {
+        let mut out = Vec::new();
+        Framing::Cbor.encode(packet, &mut out);
+        out
+    }
+
+    #[test]
+    fn finds_a_message_and_its_values() {
+        let bytes = encoded(&[Value::from("port"), Value::Int(-3), Value::from("x")]);
+        let s = scan_message(&bytes, &DecodeLimits::default()).unwrap();
+        assert_eq!(s.end, bytes.len());
+        assert_eq!(&bytes[s.port.clone()], b"port");
+        assert_eq!(s.count, 2);
+        let mut body = Body::new(&bytes, s.body);
+        assert!(matches!(body.next_item(), Ok(Item::Int(-3))));
+        assert!(matches!(body.next_item(), Ok(Item::Unchecked(b"x"))));
+        assert!(body.next_item().is_err());
+    }
+
+    #[test]
+    fn leaves_what_is_not_a_plain_message_to_the_decoder() {
+        let limits = DecodeLimits::default();
+        let request = encoded(&[Value::from(""), Value::from("devnull")]);
+        let complete = encoded(&[Value::from("p"), Value::Array(vec![Value::Int(1)])]);
+        for bytes in [
+            encoded(&[]),                             // a keepalive
+            request,                                  // to the node port
+            encoded(&[Value::Int(1)]),                // no port name
+            complete[..complete.len() - 1].to_vec(),  // incomplete
+            vec![0x82, 0x61, b'p', 0x9f, 0x01, 0xff], // indefinite length
+            vec![0x82, 0x61, b'p', 0xf8, 0x10],       // a simple value we do not know
+        ] {
+            assert_eq!(scan_message(&bytes, &limits), None, "{bytes:x?}");
+        }
+        let shallow = DecodeLimits {
+            max_depth: 1,
+            ..limits
+        };
+        assert_eq!(scan_message(&complete, &shallow), None);
+        let small = DecodeLimits {
+            max_frame: complete.len() - 1,
+            ..limits
+        };
+        assert_eq!(scan_message(&complete, &small), None);
+    }
+}
