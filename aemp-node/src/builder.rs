@@ -256,8 +256,8 @@ impl NodeBuilder {
         self.set("connect_interval", interval.as_secs_f64())
     }
 
-    /// The framings to offer, in order of preference (default: all, the fast Rust-to-Rust
-    /// framing first).
+    /// The framings to offer, in order of preference (default: all, CBOR first: see
+    /// [`Framing::ALL`](aemp_proto::Framing::ALL)).
     ///
     /// ```
     /// use aemp_proto::Framing;

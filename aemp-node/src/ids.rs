@@ -95,16 +95,25 @@ impl<'de> Deserialize<'de> for NodeId {
 /// assert_eq!(PortId::new("seed", "a1"), p);
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PortId(Arc<str>);
+pub struct PortId {
+    id: Arc<str>,
+    /// Where the node ID ends: the last `#`, or the end for a node port without one.
+    node_end: usize,
+}
 
 impl PortId {
+    fn from_id(id: Arc<str>) -> PortId {
+        let node_end = split_port_id(&id).0.len();
+        PortId { id, node_end }
+    }
+
     /// The port `name` on node `node`.
     ///
     /// ```
     /// assert_eq!(aemp_node::PortId::new("n", "p").as_str(), "n#p");
     /// ```
     pub fn new(node: &str, name: &str) -> PortId {
-        PortId(aemp_proto::node::port_id(node, name).into())
+        PortId::from_id(aemp_proto::node::port_id(node, name).into())
     }
 
     /// The ID of the node the port lives on.
@@ -114,7 +123,7 @@ impl PortId {
     /// ```
     #[doc(alias = "node_of")]
     pub fn node(&self) -> &str {
-        split_port_id(&self.0).0
+        &self.id[..self.node_end]
     }
 
     /// The port's name on its node.
@@ -123,7 +132,7 @@ impl PortId {
     /// assert_eq!(aemp_node::PortId::from("a#c").name(), "c");
     /// ```
     pub fn name(&self) -> &str {
-        split_port_id(&self.0).1
+        self.id.get(self.node_end + 1..).unwrap_or_default()
     }
 
     /// The whole ID as text.
@@ -132,20 +141,20 @@ impl PortId {
     /// assert_eq!(aemp_node::PortId::from("a#c").as_str(), "a#c");
     /// ```
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.id
     }
 }
 
 impl From<&str> for PortId {
     /// Takes text as a port ID; text without `#` names a node port.
     fn from(s: &str) -> Self {
-        PortId(s.into())
+        PortId::from_id(s.into())
     }
 }
 
 impl From<String> for PortId {
     fn from(s: String) -> Self {
-        PortId(s.into())
+        PortId::from_id(s.into())
     }
 }
 
@@ -158,37 +167,37 @@ impl FromStr for PortId {
 
 impl From<PortId> for Value {
     fn from(p: PortId) -> Value {
-        Value::Str(p.0.as_ref().into())
+        Value::from(p.as_str())
     }
 }
 
 impl From<&PortId> for Value {
     fn from(p: &PortId) -> Value {
-        Value::Str(p.0.as_ref().into())
+        Value::from(p.as_str())
     }
 }
 
 impl AsRef<str> for PortId {
     fn as_ref(&self) -> &str {
-        &self.0
+        &self.id
     }
 }
 
 impl fmt::Display for PortId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.id)
     }
 }
 
 impl fmt::Debug for PortId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PortId({:?})", self.0)
+        write!(f, "PortId({:?})", self.id)
     }
 }
 
 impl Serialize for PortId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(&self.id)
     }
 }
 

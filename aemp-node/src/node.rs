@@ -1,12 +1,13 @@
 //! The node handle: identity, ports, sending, killing, timers, shutdown.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aemp_proto::node::NodeCore;
-use aemp_proto::{to_values, Value};
+use aemp_proto::{Payload, Value, ValueError};
 use serde::Serialize;
 
 use crate::shared::{lock, Shared};
@@ -158,7 +159,7 @@ impl Node {
     /// After [`Node::shutdown`] it fails with [`Error::Stopped`].
     #[doc(alias = "send")]
     pub fn snd(&self, port: &PortId, msg: impl Serialize) -> Result<(), Error> {
-        if self.queue(port, to_values(&msg)?)? {
+        if self.queue(port, encode(&msg)?)? {
             self.wait_for_room(port.node());
         }
         Ok(())
@@ -176,19 +177,19 @@ impl Node {
     /// ```
     #[doc(alias = "send")]
     pub async fn snd_async(&self, port: &PortId, msg: impl Serialize) -> Result<(), Error> {
-        if self.queue(port, to_values(&msg)?)? {
+        if self.queue(port, encode(&msg)?)? {
             self.room(port.node()).await;
         }
         Ok(())
     }
 
     /// Queues a message; true if the sender must now wait for room.
-    fn queue(&self, port: &PortId, msg: Vec<Value>) -> Result<bool, Error> {
+    fn queue(&self, port: &PortId, msg: Payload) -> Result<bool, Error> {
         if self.shared.stopping.load(Ordering::Acquire) {
             return Err(Error::Stopped);
         }
         let backlog = self.with_core(|core, now| {
-            core.snd(port.as_str(), msg, now);
+            core.snd_to(port.node(), port.name(), msg, now);
             core.backlog(port.node())
         });
         Ok(Node::must_wait(backlog))
@@ -210,7 +211,7 @@ impl Node {
 
     /// [`Node::snd`] of values already built: nothing is serialized again.
     pub(crate) fn send_owned(&self, port: &PortId, msg: Vec<Value>) -> Result<(), Error> {
-        if self.queue(port, msg)? {
+        if self.queue(port, Payload::from(msg))? {
             self.wait_for_room(port.node());
         }
         Ok(())
@@ -370,4 +371,27 @@ impl Node {
             let _ = rx.recv().await;
         }
     }
+}
+
+thread_local! {
+    /// Where this thread serializes the messages it sends.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What the scratch space may keep between messages.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+/// Serializes a message for [`Node::snd`], in this thread's scratch space (a message
+/// serialized while another is, from inside its `Serialize`, takes fresh space).
+fn encode(msg: &impl Serialize) -> Result<Payload, ValueError> {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut space) => {
+            let payload = Payload::encode_in(msg, &mut space);
+            if space.capacity() > SCRATCH_KEPT {
+                *space = Vec::new();
+            }
+            payload
+        }
+        Err(_) => Payload::encode(msg),
+    })
 }

@@ -2,10 +2,12 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::mpsc::channel;
 use std::time::Duration;
 
 use aemp_node::{CalError, Limits, NodeEvent, PortId, Reason, RecvError, Value};
+use aemp_proto::Framing;
 use common::{block, builder, eventually, member, network, next, nothing, seed, stop};
 
 common::runtime_suite! {
@@ -26,6 +28,44 @@ common::runtime_suite! {
     a_peer_exceeding_the_send_queue_limit_is_disconnected,
     a_fast_sender_waits_instead_of_losing_its_connection,
     a_relaying_handler_slows_down_its_feeders_instead_of_overflowing,
+    typed_messages_cross_every_framing,
+}
+
+/// A typed message goes from node to node unchanged in every framing (CBOR, the default,
+/// in every other test): messages are serialized to CBOR bytes first, and converted for
+/// the others.
+fn typed_messages_cross_every_framing() {
+    type Typed = (
+        String,
+        u64,
+        i64,
+        f64,
+        BTreeMap<String, Vec<i32>>,
+        Option<String>,
+    );
+    let sent: Typed = (
+        "tag".into(),
+        u64::MAX,
+        -5,
+        0.1,
+        BTreeMap::from([("k".into(), vec![1, -2])]),
+        None,
+    );
+    let (seed, addr) = seed();
+    for framing in [Framing::Fast, Framing::Json] {
+        let name = |who: &str| format!("{who}-{}", framing.name());
+        let a = member(builder(&name("a")).framings(&[framing]), &seed, &addr);
+        let b = member(builder(&name("b")).framings(&[framing]), &seed, &addr);
+        let (tx, rx) = channel();
+        let port = b.port_with(move |msg| tx.send(msg.decode::<Typed>()).unwrap());
+        // The first waits for the connection (as values), the second takes it.
+        for _ in 0..2 {
+            a.snd(&port, &sent).unwrap();
+            assert_eq!(next(&rx).unwrap(), sent, "{framing:?}");
+        }
+        stop(&[&a, &b]);
+    }
+    stop(&[&seed]);
 }
 
 fn seed_is_global_and_members_are_not() {

@@ -339,6 +339,22 @@ proptest! {
         same_reading(&payload.without_first(), values.get(2..).unwrap_or_default())?;
     }
 
+    /// A message serialized straight to CBOR is the packet its values make.
+    #[test]
+    fn messages_serialize_to_the_bytes_their_values_make(values in vec(value(Domain::Exact), 0..6)) {
+        let (mut direct, mut via_values) = (Vec::new(), Vec::new());
+        let payload = Payload::encode(&values).unwrap();
+        Framing::Cbor.encode_payload("p", &payload, &mut direct);
+        Framing::Cbor.encode_message("p", &values, &mut via_values);
+        prop_assert_eq!(direct, via_values);
+        prop_assert_eq!(payload.len(), values.len());
+        // The fast framing converts the bytes item by item into what their values make.
+        let (mut direct, mut via_values) = (Vec::new(), Vec::new());
+        Framing::Fast.encode_payload("p", &payload, &mut direct);
+        Framing::Fast.encode_message("p", &payload.to_values(), &mut via_values);
+        prop_assert_eq!(direct, via_values);
+    }
+
     /// Typed messages (the usual case) decode to the same value from bytes as from values.
     #[test]
     fn typed_messages_read_alike(

@@ -64,7 +64,7 @@ pub const DATA_ID_KEY: &str = "dataconn_id";
 
 impl ConnConfig {
     /// The defaults of the original implementation: offer `tls_sha3_512,hmac_sha3_512`,
-    /// accept `tls_sha3_512,hmac_sha3_512,tls_anon,cleartext`, every framing (fast first),
+    /// accept `tls_sha3_512,hmac_sha3_512,tls_anon,cleartext`, every framing (CBOR first),
     /// no TLS, 4096-byte lines, default frame limits, 30 s handshake timeout.
     ///
     /// ```

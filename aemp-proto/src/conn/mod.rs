@@ -36,7 +36,7 @@ use crate::handshake::{
     HandshakeError, Transcript, DATA_PROTOCOL, PROTOCOL,
 };
 use crate::tls::TlsSession;
-use crate::wire::{FrameDecoder, Framing, Value};
+use crate::wire::{FrameDecoder, Framing, Payload, Value};
 
 /// Events a connection's queue keeps room for once drained.
 const EVENTS_KEPT: usize = 64;
@@ -456,6 +456,19 @@ impl Connection {
                 packet.extend_from_slice(msg);
                 self.held.push(packet);
             }
+        }
+    }
+
+    /// Queues the message `msg` for local port `port` of the remote node, like
+    /// [`send_message`](Connection::send_message); CBOR bytes of the payload are copied
+    /// as they are when this connection sends CBOR.
+    pub fn send_payload(&mut self, port: &str, msg: &Payload) {
+        match &self.phase {
+            Phase::Data { send, .. } => {
+                send.encode_payload(port, msg, &mut self.out);
+                self.traffic.packets_out += 1;
+            }
+            _ => self.send_message(port, &msg.to_values()),
         }
     }
 

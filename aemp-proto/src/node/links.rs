@@ -10,7 +10,7 @@ use super::logs::{throttled, Topic};
 use super::{transport_error, Backlog, ConnId, Event, MonitorId, NodeCore, TransportOutput};
 use crate::conn::{Channel, ConnError, ConnEvent, Connection};
 use crate::Value;
-use crate::{HandshakeError, Packet};
+use crate::{HandshakeError, Packet, Payload};
 
 /// One byte stream and what the core knows about it.
 #[derive(Debug)]
@@ -684,18 +684,18 @@ impl NodeCore {
     /// Sends `[port, msg...]` on the established connection to `node`; false if there is
     /// none. A message that would take the queue over its bound closes the connection
     /// instead (see [`NodeCore::room_for`]).
-    pub(super) fn send_up(&mut self, node: &str, port: &str, msg: &[Value]) -> bool {
+    pub(super) fn send_up(&mut self, node: &str, port: &str, msg: &Payload) -> bool {
         let Some(id) = self.peers.get(node).and_then(|p| p.up) else {
             return false;
         };
-        let size = port.len() + 2 + msg.iter().map(Value::size_hint).sum::<usize>();
+        let size = port.len() + 2 + msg.encoded_len();
         if !self.room_for(id, size) {
             return true; // the connection is closed: the message is lost, monitors fire
         }
         let Some(link) = self.links.get_mut(&id) else {
             return false;
         };
-        link.conn.send_message(port, msg);
+        link.conn.send_payload(port, msg);
         self.sent_on(id);
         true
     }

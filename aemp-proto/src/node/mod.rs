@@ -412,14 +412,45 @@ impl NodeCore {
     /// ```
     #[doc(alias = "send")]
     pub fn snd(&mut self, port_id: &str, msg: Vec<Value>, now: Instant) {
-        self.advance(now);
+        self.snd_payload(port_id, Payload::from(msg), now);
+    }
+
+    /// [`NodeCore::snd`] of a [`Payload`]: its CBOR bytes, when it holds bytes, go to a
+    /// local port or into a `cbor` connection's output as they are.
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// # use aemp_proto::Payload;
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// node.snd_payload("other#p", Payload::encode(&("hi", 1)).unwrap(), now);
+    /// # }
+    /// ```
+    pub fn snd_payload(&mut self, port_id: &str, msg: Payload, now: Instant) {
         let (node, name) = split_port_id(port_id);
+        self.snd_to(node, name, msg, now);
+    }
+
+    /// [`NodeCore::snd_payload`] to port `name` of node `node`, the port ID already split.
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// # use aemp_proto::Payload;
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// node.snd_to("other", "p", Payload::encode(&("hi",)).unwrap(), now);
+    /// # }
+    /// ```
+    pub fn snd_to(&mut self, node: &str, name: &str, msg: Payload, now: Instant) {
+        self.advance(now);
         if node == self.node_id() && !name.is_empty() {
-            self.deliver_local(name, msg.into());
+            self.deliver_local(name, msg);
         } else if !self.send_up(node, name, &msg) {
             let mut packet = Vec::with_capacity(msg.len() + 1);
             packet.push(Value::from(name));
-            packet.extend(msg);
+            packet.extend(msg.into_values());
             self.send_packet(node, packet, now);
         }
     }

@@ -31,15 +31,52 @@ pub(super) fn encode(packet: &[Value], out: &mut Vec<u8>) {
 /// Appends the packet `[port, msg...]` without building it.
 pub(super) fn encode_message(port: &str, msg: &[Value], out: &mut Vec<u8>) {
     write_head(out, ARRAY, msg.len() as u64 + 1);
-    write_head(out, TEXT, port.len() as u64);
-    out.extend_from_slice(port.as_bytes());
+    write_text(out, port);
     for value in msg {
         encode_value(value, out);
     }
 }
 
+/// Appends the packet `[port, values...]` whose values are already CBOR (`count` items).
+pub(super) fn encode_encoded_message(port: &str, values: &[u8], count: usize, out: &mut Vec<u8>) {
+    write_head(out, ARRAY, count as u64 + 1);
+    write_text(out, port);
+    out.extend_from_slice(values);
+}
+
+/// Writes a text string.
+#[inline]
+pub(super) fn write_text(out: &mut Vec<u8>, s: &str) {
+    write_head(out, TEXT, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Writes a signed integer.
+#[inline]
+pub(super) fn write_int(out: &mut Vec<u8>, i: i64) {
+    match u64::try_from(i) {
+        Ok(u) => write_head(out, UINT, u),
+        // -1 - i, which is !i in two's complement and always fits a u64.
+        Err(_) => write_head(out, NEGINT, !i as u64),
+    }
+}
+
+/// Writes a float: single precision when that loses nothing (bit for bit, so NaN payloads
+/// and the sign of zero survive), double otherwise.
+pub(super) fn write_float(out: &mut Vec<u8>, f: f64) {
+    let single = f as f32;
+    if f64::from(single).to_bits() == f.to_bits() {
+        out.push(0xfa);
+        out.extend_from_slice(&single.to_be_bytes());
+    } else {
+        out.push(0xfb);
+        out.extend_from_slice(&f.to_be_bytes());
+    }
+}
+
 /// Writes a head with the shortest argument encoding.
-fn write_head(out: &mut Vec<u8>, major: u8, arg: u64) {
+#[inline]
+pub(super) fn write_head(out: &mut Vec<u8>, major: u8, arg: u64) {
     let m = major << 5;
     if arg < 24 {
         out.push(m | arg as u8);
@@ -62,28 +99,10 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::Null => out.push(0xf6),
         Value::Bool(false) => out.push(0xf4),
         Value::Bool(true) => out.push(0xf5),
-        Value::Int(i) => match u64::try_from(*i) {
-            Ok(u) => write_head(out, UINT, u),
-            // -1 - i, which is !i in two's complement and always fits a u64.
-            Err(_) => write_head(out, NEGINT, !*i as u64),
-        },
+        Value::Int(i) => write_int(out, *i),
         Value::UInt(u) => write_head(out, UINT, *u),
-        Value::Float(f) => {
-            // Single precision when that loses nothing (bit for bit, so NaN payloads and
-            // the sign of zero survive), double otherwise.
-            let single = *f as f32;
-            if f64::from(single).to_bits() == f.to_bits() {
-                out.push(0xfa);
-                out.extend_from_slice(&single.to_be_bytes());
-            } else {
-                out.push(0xfb);
-                out.extend_from_slice(&f.to_be_bytes());
-            }
-        }
-        Value::Str(s) => {
-            write_head(out, TEXT, s.len() as u64);
-            out.extend_from_slice(s.as_bytes());
-        }
+        Value::Float(f) => write_float(out, *f),
+        Value::Str(s) => write_text(out, s),
         Value::Bytes(b) => {
             write_head(out, BYTES, b.len() as u64);
             out.extend_from_slice(b);

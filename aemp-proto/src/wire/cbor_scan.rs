@@ -57,7 +57,7 @@ pub(super) fn scan_message(buf: &[u8], limits: &DecodeLimits) -> Option<Scanned>
 /// The head at `buf[pos..]`: its first byte, definite argument and length; `None` when
 /// incomplete, reserved, or of indefinite length.
 #[inline]
-fn head(buf: &[u8], pos: usize) -> Option<(u8, u64, usize)> {
+pub(super) fn head(buf: &[u8], pos: usize) -> Option<(u8, u64, usize)> {
     let initial = *buf.get(pos)?;
     let arg = |n: usize| buf.get(pos + 1..pos + 1 + n);
     match initial & 0x1f {

@@ -19,12 +19,14 @@
 //! Every value round-trips exactly, including `Bytes` that happen to be UTF-8, a small
 //! `UInt` and every float bit pattern.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
-use serde::ser::{Serialize, Serializer};
+use serde::ser::{self, Serialize, Serializer};
 
+use super::cbor_scan::Body;
+use super::de::{Item, Source};
 use super::framing::{DecodeError, DecodeLimits, Framing};
 use super::Value;
 
@@ -46,15 +48,48 @@ pub(super) fn encode_message(port: &str, msg: &[Value], out: &mut Vec<u8>) {
     framed(&Message(port, msg), out);
 }
 
+/// Appends the packet `[port, values...]` whose `count` values are CBOR bytes (checked:
+/// a [`Payload`](crate::Payload)'s), converting them one by one; `false` (and nothing
+/// appended) if they do not read.
+pub(super) fn encode_cbor_message(
+    port: &str,
+    cbor: &[u8],
+    count: usize,
+    out: &mut Vec<u8>,
+) -> bool {
+    let start = reserve_prefix(out);
+    let body = RefCell::new(Body::new(cbor, 0));
+    let message = FromCbor {
+        body: &body,
+        head: Some(port),
+        count,
+    };
+    if postcard::serialize_with_flavor(&message, Append(out)).is_err() {
+        out.truncate(start);
+        return false;
+    }
+    finish_frame(out, start);
+    true
+}
+
 /// Appends the postcard encoding of `payload` after its varint length.
 fn framed(payload: &impl Serialize, out: &mut Vec<u8>) {
-    let start = out.len();
-    // Most packets are shorter than 128 bytes: reserve the one-byte prefix they need and
-    // only move the payload when a longer prefix turns out to be necessary.
-    out.push(0);
+    let start = reserve_prefix(out);
     // Appending to a Vec cannot fail, and every sequence and map has a known length.
     postcard::serialize_with_flavor(payload, Append(out))
         .expect("postcard encoding of a Value cannot fail");
+    finish_frame(out, start);
+}
+
+/// Reserves the one-byte length prefix most packets need (shorter than 128 bytes); where.
+fn reserve_prefix(out: &mut Vec<u8>) -> usize {
+    out.push(0);
+    out.len() - 1
+}
+
+/// Puts the varint length before the payload appended from `start + 1` (at `start`, a
+/// byte reserved for it).
+fn finish_frame(out: &mut Vec<u8>, start: usize) {
     let len = (out.len() - start - 1) as u64;
     let mut prefix = [0u8; MAX_VARINT];
     let n = write_varint(len, &mut prefix);
@@ -204,6 +239,80 @@ struct TaggedStr<'a>(&'a str);
 impl Serialize for TaggedStr<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_newtype_variant(NAME, 5, VARIANTS[5], self.0)
+    }
+}
+
+/// `count` values read from CBOR bytes, after `head` (a port name) when there is one,
+/// as a postcard sequence of tagged values.
+struct FromCbor<'a, 'b> {
+    body: &'a RefCell<Body<'b>>,
+    head: Option<&'a str>,
+    count: usize,
+}
+
+impl Serialize for FromCbor<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.count + usize::from(self.head.is_some())))?;
+        if let Some(port) = self.head {
+            seq.serialize_element(&TaggedStr(port))?;
+        }
+        for _ in 0..self.count {
+            seq.serialize_element(&NextCbor(self.body))?;
+        }
+        seq.end()
+    }
+}
+
+/// The next value of CBOR bytes as a tagged value: as the value the CBOR decoder builds
+/// would be written (a string that is not UTF-8 is bytes).
+struct NextCbor<'a, 'b>(&'a RefCell<Body<'b>>);
+
+impl Serialize for NextCbor<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let item = self
+            .0
+            .borrow_mut()
+            .next_item()
+            .map_err(ser::Error::custom)?;
+        match item {
+            Item::Null => s.serialize_unit_variant(NAME, 0, VARIANTS[0]),
+            Item::Bool(b) => s.serialize_newtype_variant(NAME, 1, VARIANTS[1], &b),
+            Item::Int(i) => s.serialize_newtype_variant(NAME, 2, VARIANTS[2], &i),
+            Item::UInt(u) => s.serialize_newtype_variant(NAME, 3, VARIANTS[3], &u),
+            Item::Float(f) => s.serialize_newtype_variant(NAME, 4, VARIANTS[4], &f),
+            Item::Str(st) => TaggedStr(st).serialize(s),
+            Item::Bytes(b) => s.serialize_newtype_variant(NAME, 6, VARIANTS[6], &Bytes(b)),
+            Item::Unchecked(b) => match std::str::from_utf8(b) {
+                Ok(st) => TaggedStr(st).serialize(s),
+                Err(_) => s.serialize_newtype_variant(NAME, 6, VARIANTS[6], &Bytes(b)),
+            },
+            Item::Array(count) => {
+                let items = FromCbor {
+                    body: self.0,
+                    head: None,
+                    count,
+                };
+                s.serialize_newtype_variant(NAME, 7, VARIANTS[7], &items)
+            }
+            Item::Map(count) => {
+                s.serialize_newtype_variant(NAME, 8, VARIANTS[8], &CborMap(self.0, count))
+            }
+        }
+    }
+}
+
+/// `count` entries read from CBOR bytes, as a postcard map of tagged keys and values.
+struct CborMap<'a, 'b>(&'a RefCell<Body<'b>>, usize);
+
+impl Serialize for CborMap<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.1))?;
+        for _ in 0..self.1 {
+            map.serialize_entry(&NextCbor(self.0), &NextCbor(self.0))?;
+        }
+        map.end()
     }
 }
 

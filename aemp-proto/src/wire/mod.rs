@@ -14,6 +14,7 @@
 
 mod cbor;
 mod cbor_scan;
+mod cbor_ser;
 mod de;
 mod fast;
 mod framing;

@@ -5,11 +5,11 @@
 use std::fmt;
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::cbor_scan::{Body, Scanned};
 use super::de::{De, Source};
-use super::{from_slice, Value, ValueError};
+use super::{cbor_ser, from_slice, to_values, Value, ValueError};
 
 /// The values of a message (without its port name).
 ///
@@ -40,6 +40,66 @@ enum Repr {
 }
 
 impl Payload {
+    /// Serializes a message (anything serializing as a sequence; `()` is the empty
+    /// message) straight into CBOR bytes, as [`to_values`](crate::to_values) and the `cbor`
+    /// framing would write it, without building values; what this cannot write (a sequence
+    /// of unknown length) goes through values instead.
+    ///
+    /// ```
+    /// use aemp_proto::{Payload, Value};
+    /// let p = Payload::encode(&("add", 2)).unwrap();
+    /// assert_eq!(p.into_values(), vec![Value::from("add"), Value::Int(2)]);
+    /// assert!(Payload::encode(&7).is_err()); // not a sequence
+    /// ```
+    pub fn encode<T: Serialize + ?Sized>(msg: &T) -> Result<Payload, ValueError> {
+        Payload::encode_in(msg, &mut Vec::new())
+    }
+
+    /// [`Payload::encode`] with `scratch` as working space (its content is replaced): the
+    /// payload takes one allocation of its exact size, however often the space grew.
+    ///
+    /// ```
+    /// # use aemp_proto::{Payload, Value};
+    /// let mut scratch = Vec::new();
+    /// let p = Payload::encode_in(&("x",), &mut scratch).unwrap();
+    /// assert_eq!(p, Payload::from(vec![Value::from("x")]));
+    /// ```
+    pub fn encode_in<T: Serialize + ?Sized>(
+        msg: &T,
+        scratch: &mut Vec<u8>,
+    ) -> Result<Payload, ValueError> {
+        match cbor_ser::encode_message(msg, scratch) {
+            // Every item takes a byte at least, so the count fits when the length does.
+            Ok((start, count)) if u32::try_from(scratch.len()).is_ok() => Ok(Payload(Repr::Cbor {
+                frame: scratch[start..].to_vec(),
+                body: 0,
+                count: count as u32,
+            })),
+            _ => to_values(msg).map(Payload::from),
+        }
+    }
+
+    /// The CBOR bytes of the values and their number, when the payload holds bytes.
+    pub(super) fn as_cbor(&self) -> Option<(&[u8], usize)> {
+        match &self.0 {
+            Repr::Values(_) => None,
+            Repr::Cbor { frame, body, count } => Some((&frame[*body as usize..], *count as usize)),
+        }
+    }
+
+    /// How many bytes the values take encoded, about (exactly, for CBOR bytes).
+    ///
+    /// ```
+    /// # use aemp_proto::{Payload, Value};
+    /// assert_eq!(Payload::encode(&("a", 1)).unwrap().encoded_len(), 3);
+    /// ```
+    pub fn encoded_len(&self) -> usize {
+        match &self.0 {
+            Repr::Values(values) => values.iter().map(Value::size_hint).sum(),
+            Repr::Cbor { frame, body, .. } => frame.len() - *body as usize,
+        }
+    }
+
     /// How many values.
     ///
     /// ```
