@@ -535,9 +535,10 @@ impl<'de, S: Source<'de>> VariantAccess<'de> for Content<'_, S> {
     }
 }
 
-/// A [`Value`] tree as a source: a stack of the containers being walked.
+/// A [`Value`] tree as a source: the container being walked, and those it is in.
 pub(super) struct Tree<'de> {
-    stack: SmallVec<[Level<'de>; 8]>,
+    current: Level<'de>,
+    outer: SmallVec<[Level<'de>; 4]>,
 }
 
 /// A container of the tree being walked.
@@ -552,18 +553,18 @@ enum Level<'de> {
 impl<'de> Tree<'de> {
     /// A source yielding these values, one after the other.
     pub(super) fn new(values: &'de [Value]) -> Tree<'de> {
-        let mut stack = SmallVec::new();
-        stack.push(Level::Seq(values.iter()));
-        Tree { stack }
+        Tree {
+            current: Level::Seq(values.iter()),
+            outer: SmallVec::new(),
+        }
     }
 
     /// The next value in pre-order, without entering it.
     fn next_value(&mut self) -> Result<&'de Value, ValueError> {
         loop {
-            let next = match self.stack.last_mut() {
-                None => return Err(de::Error::custom("no more values")),
-                Some(Level::Seq(items)) => items.next(),
-                Some(Level::Map { entries, value }) => match value.take() {
+            let next = match &mut self.current {
+                Level::Seq(items) => items.next(),
+                Level::Map { entries, value } => match value.take() {
                     Some(v) => Some(v),
                     None => entries.next().map(|(k, v)| {
                         *value = Some(v);
@@ -571,13 +572,20 @@ impl<'de> Tree<'de> {
                     }),
                 },
             };
-            match next {
-                Some(v) => return Ok(v),
-                None => {
-                    self.stack.pop();
-                }
+            if let Some(v) = next {
+                return Ok(v);
             }
+            self.current = self
+                .outer
+                .pop()
+                .ok_or_else(|| de::Error::custom("no more values"))?;
         }
+    }
+
+    /// Walks into a container.
+    fn enter(&mut self, level: Level<'de>) {
+        let parent = std::mem::replace(&mut self.current, level);
+        self.outer.push(parent);
     }
 }
 
@@ -585,8 +593,8 @@ impl<'de> Source<'de> for Tree<'de> {
     fn next_item(&mut self) -> Result<Item<'de>, ValueError> {
         let value = self.next_value()?;
         match value {
-            Value::Array(items) => self.stack.push(Level::Seq(items.iter())),
-            Value::Map(entries) => self.stack.push(Level::Map {
+            Value::Array(items) => self.enter(Level::Seq(items.iter())),
+            Value::Map(entries) => self.enter(Level::Map {
                 entries: entries.iter(),
                 value: None,
             }),
@@ -602,6 +610,6 @@ impl<'de> Source<'de> for Tree<'de> {
 
 impl fmt::Debug for Tree<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tree(depth {})", self.stack.len())
+        write!(f, "Tree(depth {})", self.outer.len() + 1)
     }
 }
