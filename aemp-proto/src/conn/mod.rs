@@ -462,6 +462,15 @@ impl Connection {
     /// Queues the message `msg` for local port `port` of the remote node, like
     /// [`send_message`](Connection::send_message); CBOR bytes of the payload are copied
     /// as they are when this connection sends CBOR.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection, Payload};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// c.send_payload("port", &Payload::encode(&("hi", 1)).unwrap()); // held until authenticated
+    /// # }
+    /// ```
     pub fn send_payload(&mut self, port: &str, msg: &Payload) {
         match &self.phase {
             Phase::Data { send, .. } => {
