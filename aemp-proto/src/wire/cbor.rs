@@ -149,24 +149,38 @@ enum Arg {
     Indefinite,
 }
 
+/// The head at `buf[pos..]`: its first byte, definite argument and length; `None` when
+/// incomplete, reserved, or of indefinite length.
+#[inline]
+pub(super) fn head(buf: &[u8], pos: usize) -> Option<(u8, u64, usize)> {
+    let initial = *buf.get(pos)?;
+    let arg = |n: usize| buf.get(pos + 1..pos + 1 + n);
+    match initial & 0x1f {
+        info @ 0..=23 => Some((initial, u64::from(info), 1)),
+        24 => Some((initial, u64::from(*buf.get(pos + 1)?), 2)),
+        25 => Some((
+            initial,
+            u64::from(u16::from_be_bytes(arg(2)?.try_into().ok()?)),
+            3,
+        )),
+        26 => Some((
+            initial,
+            u64::from(u32::from_be_bytes(arg(4)?.try_into().ok()?)),
+            5,
+        )),
+        27 => Some((initial, u64::from_be_bytes(arg(8)?.try_into().ok()?), 9)),
+        _ => None,
+    }
+}
+
 /// Reads the argument of the head starting at `input[0]`: the argument and the head's
 /// length, `Ok(None)` if the head is not complete yet.
 fn read_arg(input: &[u8]) -> Result<Option<(Arg, usize)>, &'static str> {
-    let info = input[0] & 0x1f;
-    let width = match info {
-        0..=23 => return Ok(Some((Arg::Val(u64::from(info)), 1))),
-        24 => 1,
-        25 => 2,
-        26 => 4,
-        27 => 8,
-        31 => return Ok(Some((Arg::Indefinite, 1))),
-        _ => return Err("reserved additional information value"),
-    };
-    let Some(bytes) = input.get(1..1 + width) else {
-        return Ok(None);
-    };
-    let arg = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-    Ok(Some((Arg::Val(arg), 1 + width)))
+    match input[0] & 0x1f {
+        28..=30 => Err("reserved additional information value"),
+        31 => Ok(Some((Arg::Indefinite, 1))),
+        _ => Ok(head(input, 0).map(|(_, arg, len)| (Arg::Val(arg), len))),
+    }
 }
 
 /// IEEE 754 half precision to `f64`.

@@ -7,7 +7,7 @@ use std::ops::Range;
 use serde::de;
 use smallvec::{smallvec, SmallVec};
 
-use super::cbor::{simple_value, ARRAY, BYTES, MAP, NEGINT, SIMPLE, TAG, TEXT, UINT};
+use super::cbor::{head, simple_value, ARRAY, BYTES, MAP, NEGINT, SIMPLE, TAG, TEXT, UINT};
 use super::de::{Item, Source};
 use super::framing::DecodeLimits;
 use super::{Value, ValueError};
@@ -52,30 +52,6 @@ pub(super) fn scan_message(buf: &[u8], limits: &DecodeLimits) -> Option<Scanned>
         body: port.end,
         count,
     })
-}
-
-/// The head at `buf[pos..]`: its first byte, definite argument and length; `None` when
-/// incomplete, reserved, or of indefinite length.
-#[inline]
-pub(super) fn head(buf: &[u8], pos: usize) -> Option<(u8, u64, usize)> {
-    let initial = *buf.get(pos)?;
-    let arg = |n: usize| buf.get(pos + 1..pos + 1 + n);
-    match initial & 0x1f {
-        info @ 0..=23 => Some((initial, u64::from(info), 1)),
-        24 => Some((initial, u64::from(*buf.get(pos + 1)?), 2)),
-        25 => Some((
-            initial,
-            u64::from(u16::from_be_bytes(arg(2)?.try_into().ok()?)),
-            3,
-        )),
-        26 => Some((
-            initial,
-            u64::from(u32::from_be_bytes(arg(4)?.try_into().ok()?)),
-            5,
-        )),
-        27 => Some((initial, u64::from_be_bytes(arg(8)?.try_into().ok()?), 9)),
-        _ => None,
-    }
 }
 
 /// Skips `items` complete items from `pos`, allowing `levels` more levels of nesting;

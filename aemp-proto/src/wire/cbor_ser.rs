@@ -7,8 +7,7 @@
 
 use serde::ser::{self, Serialize, Serializer};
 
-use super::cbor::{write_float, write_head, write_int, write_text, ARRAY, BYTES, MAP, UINT};
-use super::cbor_scan::head;
+use super::cbor::{head, write_float, write_head, write_int, write_text, ARRAY, BYTES, MAP, UINT};
 use super::ValueError;
 
 /// Writes the values of a message (something serializing as a sequence, or `()`) into

@@ -3,7 +3,6 @@
 //! pre-order (an array's or map's head, then its children), so the lenient rules Perl
 //! peers need live in one place.
 
-use std::fmt;
 use std::slice;
 
 use serde::de::{
@@ -605,11 +604,5 @@ impl<'de> Source<'de> for Tree<'de> {
 
     fn skip_item(&mut self) -> Result<(), ValueError> {
         self.next_value().map(drop)
-    }
-}
-
-impl fmt::Debug for Tree<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tree(depth {})", self.outer.len() + 1)
     }
 }
