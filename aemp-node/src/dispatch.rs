@@ -13,8 +13,9 @@ use crate::{Message, Node, NodeEvent, NodeId, PortId, Reason};
 /// Dispatches one event of the core.
 pub(crate) fn dispatch(node: &Node, event: Event) {
     match event {
-        Event::Deliver { port, msg } => deliver(node, &port, vec![Message::from(msg)]),
+        Event::Deliver { port, msg } => deliver(node, &port, &mut vec![Message::from(msg)]),
         Event::PortDied { port, reason } => {
+            node.shared.local.close(&port, drop);
             let entry = lock(&node.shared.reg).ports.remove(&port);
             if let Some(PortEntry::Async(mailbox)) = entry {
                 mailbox.close(Reason::from(reason));
@@ -55,12 +56,13 @@ pub(crate) fn dispatch(node: &Node, event: Event) {
 /// a run, taking the registry and the handler's lock once.
 pub(crate) fn dispatch_all(node: &Node, events: &mut Vec<Event>) {
     let mut events = events.drain(..).peekable();
+    let mut run = Vec::new();
     while let Some(event) = events.next() {
         let Event::Deliver { port, msg } = event else {
             dispatch(node, event);
             continue;
         };
-        let mut run = vec![Message::from(msg)];
+        run.push(Message::from(msg));
         while let Some(Event::Deliver { port: next, .. }) = events.peek() {
             if *next != port {
                 break;
@@ -69,13 +71,15 @@ pub(crate) fn dispatch_all(node: &Node, events: &mut Vec<Event>) {
                 run.push(Message::from(msg));
             }
         }
-        deliver(node, &port, run);
+        deliver(node, &port, &mut run);
     }
 }
 
-/// Delivers messages to one local port: to its mailbox, or to its handlers in the port's
-/// context. A handler that fails kills the port; the messages after it are dropped with it.
-fn deliver(node: &Node, port: &str, msgs: Vec<Message>) {
+/// Delivers messages to one local port (taking them out of `msgs`): to its mailbox, or to
+/// its handlers in the port's context. A handler that fails kills the port; the messages
+/// after it are dropped with it.
+pub(crate) fn deliver(node: &Node, port: &str, msgs: &mut Vec<Message>) {
+    let mut msgs = msgs.drain(..);
     let (id, default, tagged) = {
         let reg = lock(&node.shared.reg);
         match reg.ports.get(port) {
@@ -96,7 +100,7 @@ fn deliver(node: &Node, port: &str, msgs: Vec<Message>) {
     if !tagged {
         // One handler for every message: lock it once for the run.
         let Some(handler) = default else {
-            return unhandled(node, &id, msgs.first());
+            return unhandled(node, &id, msgs.next().as_ref());
         };
         let mut f = lock(&handler);
         for msg in msgs {

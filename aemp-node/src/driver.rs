@@ -21,8 +21,9 @@ use aemp_proto::node::{ConnId, DataConnection, Event, NodeCore, TransportOutput}
 use aemp_runtime::Sleep;
 use aemp_transport::{StreamEvent, Streams, Transports};
 
-use crate::dispatch::{dispatch_all, guarded};
+use crate::dispatch::{deliver, dispatch_all, guarded};
 use crate::flow::DriverThread;
+use crate::local::Taker;
 use crate::shared::lock;
 use crate::Node;
 
@@ -37,6 +38,8 @@ pub(crate) struct Driver<S: Sleep> {
     streams: Streams,
     /// The core's events of a round, on their way to the dispatcher (kept to reuse it).
     events: Vec<Event>,
+    /// Takes the messages waiting for local ports.
+    local: Taker,
     /// Data connections taken from the core whose stream still writes what was queued.
     detaching: HashMap<ConnId, DataConnection>,
     sleep: S,
@@ -62,6 +65,7 @@ impl<S: Sleep> Driver<S> {
             transports,
             streams,
             events: Vec::new(),
+            local: Taker::default(),
             detaching: HashMap::new(),
             sleep,
             spin: None,
@@ -189,7 +193,7 @@ impl<S: Sleep> Driver<S> {
     }
 
     /// Drains the core: acts on every transport output, then hands every event to the
-    /// dispatcher with no lock held.
+    /// dispatcher with no lock held; then delivers the messages waiting for local ports.
     fn outputs(&mut self) -> bool {
         let mut events = std::mem::take(&mut self.events);
         let outs: Vec<TransportOutput> = {
@@ -208,7 +212,11 @@ impl<S: Sleep> Driver<S> {
         }
         dispatch_all(&self.node, &mut events);
         self.events = events;
-        progress
+        let node = &self.node;
+        let local = (self.local).deliver_all(&node.shared.local, |port, msgs| {
+            deliver(node, port, msgs);
+        });
+        progress || local
     }
 
     /// Starts opening a stream to `addr` with the transport its scheme names.

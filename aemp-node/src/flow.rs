@@ -41,6 +41,11 @@ impl DriverThread {
     pub(crate) fn enter() -> DriverThread {
         DriverThread(ON_DRIVER.replace(true))
     }
+
+    /// Whether the calling thread runs a driver now.
+    pub(crate) fn is_current() -> bool {
+        ON_DRIVER.get()
+    }
 }
 
 impl Drop for DriverThread {
@@ -53,13 +58,17 @@ impl Node {
     /// Whether a sender must wait for room: the queue is above the high-water mark and the
     /// sender is not the driver (which throttles its input instead).
     pub(crate) fn must_wait(backlog: Backlog) -> bool {
-        backlog == Backlog::High && !ON_DRIVER.get()
+        backlog == Backlog::High && !DriverThread::is_current()
     }
 
     /// Whether the queue towards `node` is down to half the mark (or the node stops).
     fn has_room(&self, node: &str) -> bool {
         self.shared.stopping.load(Ordering::Acquire)
-            || lock(&self.shared.core).backlog(node) == Backlog::Low
+            || if node == self.node_id().as_str() {
+                self.shared.local.has_room()
+            } else {
+                lock(&self.shared.core).backlog(node) == Backlog::Low
+            }
     }
 
     /// Blocks until the queue towards `node` has room.

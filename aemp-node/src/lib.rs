@@ -76,6 +76,7 @@ mod error;
 mod flow;
 mod guard;
 mod ids;
+mod local;
 pub mod logs;
 mod message;
 mod monitor;

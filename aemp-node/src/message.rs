@@ -77,6 +77,11 @@ impl Message {
     }
 
     /// The message without its first value (a tagged message without its tag).
+    /// The message as the core carries it.
+    pub(crate) fn into_payload(self) -> Payload {
+        self.payload
+    }
+
     pub(crate) fn without_tag(self) -> Message {
         Message::from(self.payload.without_first())
     }

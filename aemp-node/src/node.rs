@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aemp_proto::node::NodeCore;
-use aemp_proto::{to_values, Payload, Value, ValueError};
+use aemp_proto::{Payload, Value, ValueError};
 use serde::Serialize;
 
+use crate::flow::DriverThread;
 use crate::shared::{lock, Shared};
-use crate::{Error, NodeBuilder, NodeId, PortId, Reason};
+use crate::{Error, Message, NodeBuilder, NodeId, PortId, Reason};
 
 /// A running AEMP node. Cheap to clone (an `Arc` inside), `Send + Sync`: use it from any
 /// thread or task. Handlers run on the node's driver (a thread of its own by default);
@@ -159,7 +160,7 @@ impl Node {
     /// After [`Node::shutdown`] it fails with [`Error::Stopped`].
     #[doc(alias = "send")]
     pub fn snd(&self, port: &PortId, msg: impl Serialize) -> Result<(), Error> {
-        if self.queue(port, self.payload_for(port, &msg)?)? {
+        if self.queue(port, encode(&msg)?)? {
             self.wait_for_room(port.node());
         }
         Ok(())
@@ -177,27 +178,20 @@ impl Node {
     /// ```
     #[doc(alias = "send")]
     pub async fn snd_async(&self, port: &PortId, msg: impl Serialize) -> Result<(), Error> {
-        if self.queue(port, self.payload_for(port, &msg)?)? {
+        if self.queue(port, encode(&msg)?)? {
             self.room(port.node()).await;
         }
         Ok(())
-    }
-
-    /// A message for `port`: values for a local port (its handlers read values faster than
-    /// bytes: measured), CBOR bytes for a remote one (they go into the connection as they
-    /// are).
-    fn payload_for(&self, port: &PortId, msg: &impl Serialize) -> Result<Payload, ValueError> {
-        if port.node() == self.node_id().as_str() {
-            to_values(msg).map(Payload::from)
-        } else {
-            encode(msg)
-        }
     }
 
     /// Queues a message; true if the sender must now wait for room.
     fn queue(&self, port: &PortId, msg: Payload) -> Result<bool, Error> {
         if self.shared.stopping.load(Ordering::Acquire) {
             return Err(Error::Stopped);
+        }
+        if port.node() == self.node_id().as_str() && !port.name().is_empty() {
+            let high = crate::local::send(&self.shared, port.name(), Message::from(msg));
+            return Ok(high && !DriverThread::is_current());
         }
         let backlog = self.with_core(|core, now| {
             core.snd_to(port.node(), port.name(), msg, now);
@@ -243,7 +237,19 @@ impl Node {
     #[doc(alias = "kill")]
     pub fn kil(&self, port: &PortId, reason: impl Into<Reason>) {
         let reason = reason.into().into_vec();
-        self.with_core(|core, now| core.kil(port.as_str(), reason, now));
+        if !self.port_is_local(port) {
+            return self.with_core(|core, now| core.kil(port.as_str(), reason, now));
+        }
+        // The messages waiting for the port go through the core before the kill (see
+        // `crate::local`).
+        self.shared.local.close(port.name(), |waiting| {
+            self.with_core(|core, now| {
+                for msg in waiting {
+                    core.snd_to(port.node(), port.name(), msg.into_payload(), now);
+                }
+                core.kil(port.as_str(), reason, now);
+            });
+        });
     }
 
     /// The IDs of the nodes with an established connection.
@@ -392,8 +398,12 @@ thread_local! {
 /// What the scratch space may keep between messages.
 const SCRATCH_KEPT: usize = 64 * 1024;
 
-/// Serializes a message for [`Node::snd`], in this thread's scratch space (a message
-/// serialized while another is, from inside its `Serialize`, takes fresh space).
+/// Serializes a message for [`Node::snd`] into CBOR bytes, for a local port or a remote
+/// one: they go into a connection as they are, and a local port's handler reads them as
+/// fast as values (measured: local delivery 1.1–1.45× faster than with values, whose larger
+/// allocation moves between the sender's and the driver's threads). Uses this thread's
+/// scratch space (a message serialized while another is, from inside its `Serialize`, takes
+/// fresh space).
 fn encode(msg: &impl Serialize) -> Result<Payload, ValueError> {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut space) => {

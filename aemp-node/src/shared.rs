@@ -14,6 +14,7 @@ use hashbrown::HashMap;
 use crate::async_port::Mailbox;
 use crate::dataconn::DataState;
 use crate::db::FamilyWatch;
+use crate::local::LocalQueues;
 use crate::services::Services;
 use crate::{Message, NodeEvent, NodeId, PortId, Reason};
 
@@ -149,6 +150,8 @@ pub(crate) struct Shared {
     /// Lock order: `core` before `reg`; neither is held while user code runs.
     pub(crate) core: Mutex<NodeCore>,
     pub(crate) reg: Mutex<Registry>,
+    /// The queues of messages to local ports (see [`crate::local`]).
+    pub(crate) local: LocalQueues,
     pub(crate) timers: Mutex<Timers>,
     pub(crate) clock: Clock,
     pub(crate) wake: Wake,

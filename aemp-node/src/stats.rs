@@ -20,6 +20,7 @@ pub const STATS_FUNCTION: &str = "aemp_rs::stats";
 /// let stats = node.stats();
 /// assert_eq!(stats.node, node.node_id().as_str());
 /// assert!(stats.peers.is_empty());
+/// assert_eq!(stats.local_waiting, 0);
 /// # node.shutdown();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -33,6 +34,8 @@ pub struct NodeStats {
     /// Table sizes and counts of the node.
     #[serde(flatten)]
     pub core: CoreStats,
+    /// Messages sent to local ports that their handlers have not had yet.
+    pub local_waiting: usize,
     /// One record per known peer.
     pub peers: Vec<PeerStats>,
 }
@@ -55,6 +58,7 @@ impl Node {
             node: self.node_id().as_str().to_owned(),
             provider: concat!("aemp-rs-", env!("CARGO_PKG_VERSION")),
             core,
+            local_waiting: self.shared.local.waiting(),
             peers,
         }
     }
@@ -90,6 +94,7 @@ fn export(s: &NodeStats) {
         ("aemp_known_nodes", s.core.known_nodes as f64),
         ("aemp_connections", s.core.links as f64),
         ("aemp_queued_bytes", s.core.queued_bytes as f64),
+        ("aemp_local_waiting", s.local_waiting as f64),
         ("aemp_db_bytes", s.core.db_bytes as f64),
         ("aemp_uptime_seconds", s.core.uptime_secs),
     ];

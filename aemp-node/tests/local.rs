@@ -211,3 +211,148 @@ fn listening_on_all_interfaces_advertises_loopback_first() {
     assert_eq!(addrs[0], "127.0.0.1:4321");
     assert!(addrs.iter().all(|a| a.ends_with(":4321")));
 }
+
+/// Local delivery skips the core: a fast sender waits at the queue's mark instead of
+/// filling memory, and messages from one sender arrive in order, none lost.
+#[test]
+fn local_senders_keep_their_order_and_wait_at_the_mark() {
+    const MARK: usize = 100;
+    const SENDERS: u64 = 3;
+    const EACH: u64 = 3_000;
+    let limits = aemp_node::Limits {
+        queue_high_water: MARK * 64,
+        ..Default::default()
+    };
+    let n = builder("flow")
+        .binds(["127.0.0.1:0"])
+        .limits(limits)
+        .start()
+        .unwrap();
+    let (tx, rx) = channel();
+    let mut expected = vec![1u64; SENDERS as usize];
+    let mut seen = 0;
+    let sink = n.port_with(move |m| {
+        let (_, sender, seq): (String, usize, u64) = m.decode().unwrap();
+        // A slow handler: the senders outrun it.
+        if seq.is_multiple_of(50) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        if seq != expected[sender] {
+            tx.send(Err(format!(
+                "sender {sender}: {seq}, expected {}",
+                expected[sender]
+            )))
+            .unwrap();
+        }
+        expected[sender] = seq + 1;
+        seen += 1;
+        if seen == SENDERS * EACH {
+            tx.send(Ok(seen)).unwrap();
+        }
+    });
+    let threads: Vec<_> = (0..SENDERS as usize)
+        .map(|sender| {
+            let (n, sink) = (n.clone(), sink.clone());
+            std::thread::spawn(move || {
+                let mut most = 0;
+                for seq in 1..=EACH {
+                    n.snd(&sink, ("m", sender, seq)).unwrap();
+                    if seq.is_multiple_of(20) {
+                        most = most.max(n.stats().local_waiting);
+                    }
+                }
+                most
+            })
+        })
+        .collect();
+    let most = threads.into_iter().map(|t| t.join().unwrap()).max();
+    assert_eq!(next(&rx), Ok(SENDERS * EACH));
+    // Each sender may queue one message past the mark before it waits.
+    let most = most.unwrap();
+    assert!(most <= MARK + SENDERS as usize, "{most} messages waited");
+    assert!(
+        most > MARK / 2,
+        "the senders never outran the handler ({most})"
+    );
+    stop(&[&n]);
+}
+
+/// A handler sending to local ports never waits (it would stop the node): it sends on and
+/// the messages arrive, past the mark.
+#[test]
+fn a_handler_sending_to_itself_past_the_mark_does_not_stall() {
+    let limits = aemp_node::Limits {
+        queue_high_water: 10 * 64,
+        ..Default::default()
+    };
+    let n = builder("self")
+        .binds(["127.0.0.1:0"])
+        .limits(limits)
+        .start()
+        .unwrap();
+    let (tx, rx) = channel();
+    let n2 = n.clone();
+    let p = n.port_with(move |m| {
+        let (k,): (u64,) = m.decode().unwrap();
+        if k == 0 {
+            let me = self_port().unwrap();
+            for i in 1..=1_000u64 {
+                n2.snd(&me, (i,)).unwrap();
+            }
+        } else if k == 1_000 {
+            tx.send(n2.stats().local_waiting).unwrap();
+        }
+    });
+    n.snd(&p, (0u64,)).unwrap();
+    assert_eq!(next(&rx), 0);
+    stop(&[&n]);
+}
+
+/// Messages sent before a kill are handled before the port's monitors fire; messages
+/// sent after it are dropped.
+#[test]
+fn a_kill_delivers_what_was_sent_before_it_and_drops_what_comes_after() {
+    let n = node();
+    let (tx, rx) = channel();
+    let died = tx.clone();
+    let p = n.port_with(move |m| tx.send(m.tag().unwrap().to_owned()).unwrap());
+    n.mon(&p, move |r| {
+        died.send(format!("died {}", r.code().unwrap())).unwrap()
+    })
+    .detach();
+    n.snd(&p, ("a",)).unwrap();
+    n.snd(&p, ("b",)).unwrap();
+    n.kil(&p, Reason::new("stop", "now"));
+    n.snd(&p, ("c",)).unwrap();
+    assert_eq!(next(&rx), "a");
+    assert_eq!(next(&rx), "b");
+    assert_eq!(next(&rx), "died stop");
+    nothing(&rx);
+    stop(&[&n]);
+}
+
+/// A port spawned on this node runs its init function before the messages sent to it
+/// right after `spawn` returned.
+#[test]
+fn a_local_spawn_runs_init_before_the_first_messages() {
+    let (tx, rx) = channel();
+    let n = builder("spawner")
+        .binds(["127.0.0.1:0"])
+        .register_init("counter", move |node, port, _args| {
+            let tx = tx.clone();
+            node.rcv(&port, move |m| {
+                tx.send(m.decode::<(u32,)>().unwrap().0).unwrap()
+            })
+            .map_err(|e| e.to_string())
+        })
+        .start()
+        .unwrap();
+    let p = n.spawn(n.node_id(), "counter", ()).unwrap();
+    for i in 0..100u32 {
+        n.snd(&p, (i,)).unwrap();
+    }
+    for i in 0..100u32 {
+        assert_eq!(next(&rx), i);
+    }
+    stop(&[&n]);
+}
