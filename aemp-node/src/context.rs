@@ -66,12 +66,24 @@ pub(crate) fn run_in_port<R: Outcome>(
     port: &PortId,
     f: impl FnOnce() -> R,
 ) -> Result<(), Reason> {
-    let failure = {
-        let _enter = Enter::new(port);
-        match catch_unwind(AssertUnwindSafe(f)) {
-            Ok(r) => r.into_failure(),
-            Err(payload) => Some(panic_text(payload)),
-        }
+    in_context(port, || guarded_in_port(node, port, f))
+}
+
+/// Runs `f` with `port` as the current port (for a run of calls, set once).
+pub(crate) fn in_context<T>(port: &PortId, f: impl FnOnce() -> T) -> T {
+    let _enter = Enter::new(port);
+    f()
+}
+
+/// [`run_in_port`] for code already in the context of `port` (see [`in_context`]).
+pub(crate) fn guarded_in_port<R: Outcome>(
+    node: &Node,
+    port: &PortId,
+    f: impl FnOnce() -> R,
+) -> Result<(), Reason> {
+    let failure = match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r.into_failure(),
+        Err(payload) => Some(panic_text(payload)),
     };
     match failure {
         None => Ok(()),

@@ -1,11 +1,13 @@
 //! Handing the core's events to what the application registered. Runs on the driver with
 //! no lock held while user code runs.
 
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use aemp_proto::node::{DbChange, Event};
 
-use crate::context::{panic_text, run_in_port};
+use crate::context::{guarded_in_port, in_context, panic_text, run_in_port};
 use crate::db::FamilyWatch;
 use crate::shared::{lock, Handler, PortEntry};
 use crate::{Message, Node, NodeEvent, NodeId, PortId, Reason};
@@ -42,7 +44,7 @@ pub(crate) fn dispatch(node: &Node, event: Event) {
                 let _ = tx.try_send(result);
             }
         }
-        Event::DbChange(change) => db_change(node, change),
+        Event::DbChange(change) => db_change(node, *change),
         Event::DataFailed {
             id,
             reason,
@@ -54,7 +56,7 @@ pub(crate) fn dispatch(node: &Node, event: Event) {
 
 /// Dispatches every event, oldest first; consecutive messages to one port are delivered as
 /// a run, taking the registry and the handler's lock once.
-pub(crate) fn dispatch_all(node: &Node, events: &mut Vec<Event>) {
+pub(crate) fn dispatch_all(node: &Node, events: &mut VecDeque<Event>) {
     let mut events = events.drain(..).peekable();
     let mut run = Vec::new();
     while let Some(event) = events.next() {
@@ -64,7 +66,8 @@ pub(crate) fn dispatch_all(node: &Node, events: &mut Vec<Event>) {
         };
         run.push(Message::from(msg));
         while let Some(Event::Deliver { port: next, .. }) = events.peek() {
-            if *next != port {
+            // The core hands out one shared name per port: compare the pointers first.
+            if !Arc::ptr_eq(next, &port) && *next != port {
                 break;
             }
             if let Some(Event::Deliver { msg, .. }) = events.next() {
@@ -103,12 +106,13 @@ pub(crate) fn deliver(node: &Node, port: &str, msgs: &mut Vec<Message>) {
             return unhandled(node, &id, msgs.next().as_ref());
         };
         let mut f = lock(&handler);
-        for msg in msgs {
-            if run_in_port(node, &id, || (*f)(msg).map_or(Ok(()), Err)).is_err() {
-                return;
+        return in_context(&id, || {
+            for msg in msgs {
+                if guarded_in_port(node, &id, || (*f)(msg).map_or(Ok(()), Err)).is_err() {
+                    return;
+                }
             }
-        }
-        return;
+        });
     }
     for msg in msgs {
         let Some((handler, strip_tag)) = tag_handler(node, port, &msg) else {

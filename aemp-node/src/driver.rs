@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use aemp_proto::node::{ConnId, DataConnection, Event, NodeCore, TransportOutput};
 use aemp_runtime::Sleep;
@@ -29,6 +29,8 @@ use crate::Node;
 
 /// Rounds per poll before yielding to the executor.
 const MAX_ROUNDS: usize = 64;
+/// Capacity (in events) the event queue keeps after a burst; more is given back.
+const EVENTS_KEPT: usize = 1024;
 /// How long a stopping node may take to write what is queued.
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
@@ -37,7 +39,7 @@ pub(crate) struct Driver<S: Sleep> {
     transports: Transports,
     streams: Streams,
     /// The core's events of a round, on their way to the dispatcher (kept to reuse it).
-    events: Vec<Event>,
+    events: VecDeque<Event>,
     /// Takes the messages waiting for local ports.
     local: Taker,
     /// Data connections taken from the core whose stream still writes what was queued.
@@ -64,7 +66,7 @@ impl<S: Sleep> Driver<S> {
             node,
             transports,
             streams,
-            events: Vec::new(),
+            events: VecDeque::new(),
             local: Taker::default(),
             detaching: HashMap::new(),
             sleep,
@@ -198,7 +200,7 @@ impl<S: Sleep> Driver<S> {
         let mut events = std::mem::take(&mut self.events);
         let outs: Vec<TransportOutput> = {
             let mut core = self.core();
-            events.extend(iter::from_fn(|| core.poll_event()));
+            core.poll_events_into(&mut events);
             iter::from_fn(|| core.poll_transport()).collect()
         };
         let progress = !outs.is_empty() || !events.is_empty();
@@ -211,6 +213,8 @@ impl<S: Sleep> Driver<S> {
             }
         }
         dispatch_all(&self.node, &mut events);
+        // It becomes the core's queue at the next swap: keep no more than a round's worth.
+        events.shrink_to(EVENTS_KEPT);
         self.events = events;
         let node = &self.node;
         let local = (self.local).deliver_all(&node.shared.local, |port, msgs| {

@@ -36,7 +36,7 @@ use crate::handshake::{
     HandshakeError, Transcript, DATA_PROTOCOL, PROTOCOL,
 };
 use crate::tls::TlsSession;
-use crate::wire::{FrameDecoder, Framing, Payload, Value};
+use crate::wire::{FrameDecoder, Framing, Packet, Payload, Value};
 
 /// Events a connection's queue keeps room for once drained.
 const EVENTS_KEPT: usize = 64;
@@ -359,6 +359,11 @@ impl Connection {
     /// # }
     /// ```
     pub fn poll_event(&mut self) -> Option<ConnEvent> {
+        if self.events.is_empty() {
+            if let Some(packet) = self.next_packet() {
+                return Some(ConnEvent::Packet(packet));
+            }
+        }
         let event = self.events.pop_front();
         if event.is_none() && self.events.capacity() > EVENTS_KEPT {
             // A read of many small packets made the queue long: give the memory back.
@@ -644,7 +649,10 @@ impl Connection {
         {
             self.authenticated = false;
         }
+        // Nothing that arrived is reported any more: neither queued events nor the
+        // packets still undecoded.
         self.events.clear();
+        self.phase = Phase::Closed;
         self.finish(reason);
     }
 
@@ -980,22 +988,32 @@ impl Connection {
     }
 
     /// Feeds data-phase bytes to the decoder and reports every complete packet.
+    /// Keeps data-phase bytes for [`Connection::poll_event`], which decodes them one packet
+    /// at a time: each packet goes to the application while its bytes are still in cache,
+    /// and no queue of decoded packets builds up.
     fn decode(&mut self, data: &[u8]) {
+        if let Phase::Data { decoder, .. } = &mut self.phase {
+            decoder.feed(data);
+        }
+    }
+
+    /// The next packet of the bytes received in the data phase; a decoding error ends the
+    /// connection (its `Closed` event is then queued).
+    fn next_packet(&mut self) -> Option<Packet> {
         let Phase::Data { decoder, .. } = &mut self.phase else {
-            return;
+            return None;
         };
-        decoder.feed(data);
-        let error = loop {
-            match decoder.next_frame() {
-                Ok(Some(packet)) => {
-                    self.traffic.packets_in += 1;
-                    self.events.push_back(ConnEvent::Packet(packet));
-                }
-                Ok(None) => return,
-                Err(e) => break e,
+        match decoder.next_frame() {
+            Ok(Some(packet)) => {
+                self.traffic.packets_in += 1;
+                Some(packet)
             }
-        };
-        self.finish(error.into());
+            Ok(None) => None,
+            Err(e) => {
+                self.finish(e.into());
+                None
+            }
+        }
     }
 
     fn transcript(&self) -> Transcript<'_> {
@@ -1014,6 +1032,13 @@ impl Connection {
     /// close_notify, unless the stream itself is gone).
     fn finish(&mut self, reason: ConnError) {
         debug!(node = %self.config.node_id, remote = ?self.remote_node, %reason, "connection closed");
+        // The packets that arrived before the end are reported before it.
+        if let Phase::Data { decoder, .. } = &mut self.phase {
+            while let Ok(Some(packet)) = decoder.next_frame() {
+                self.traffic.packets_in += 1;
+                self.events.push_back(ConnEvent::Packet(packet));
+            }
+        }
         self.phase = Phase::Closed;
         self.out = Vec::new();
         self.wire = Vec::new();

@@ -754,14 +754,14 @@ impl NodeCore {
         set: Vec<(String, Value)>,
         diff: FamilyDiff,
     ) {
-        self.events.push_back(Event::DbChange(DbChange {
+        self.events.push_back(Event::DbChange(Box::new(DbChange {
             watch,
             family: family.to_owned(),
             set,
             added: diff.added,
             changed: diff.changed,
             deleted: diff.deleted,
-        }));
+        })));
     }
 
     /// Global role: replaces everything `source` owns.

@@ -357,6 +357,31 @@ impl NodeCore {
         self.events.pop_front()
     }
 
+    /// Moves every pending event to the end of `into`, oldest first: what
+    /// [`poll_event`](Self::poll_event) would return one by one, in one step (when `into` is
+    /// empty the two queues are swapped and nothing is copied).
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{Event, NodeConfig, NodeCore};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
+    /// let p = node.port();
+    /// node.kil(&p, vec![], now);
+    /// let mut events = std::collections::VecDeque::new();
+    /// node.poll_events_into(&mut events);
+    /// assert!(matches!(events.pop_front(), Some(Event::PortDied { .. })));
+    /// assert_eq!(node.poll_event(), None);
+    /// # }
+    /// ```
+    pub fn poll_events_into(&mut self, into: &mut VecDeque<Event>) {
+        if into.is_empty() {
+            std::mem::swap(&mut self.events, into);
+        } else {
+            into.append(&mut self.events);
+        }
+    }
+
     /// When [`handle_timeout`](Self::handle_timeout) must be called next.
     ///
     /// ```

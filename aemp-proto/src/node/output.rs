@@ -159,7 +159,7 @@ pub enum Event {
         result: Value,
     },
     /// A watched database family changed (the first one after `db_mon` carries everything).
-    DbChange(DbChange),
+    DbChange(Box<DbChange>),
     /// A data connection could not be opened
     /// ([`NodeCore::connect_data`](super::NodeCore::connect_data)), or one we accepted
     /// failed after its greeting named its ID.
