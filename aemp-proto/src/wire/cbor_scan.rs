@@ -57,6 +57,20 @@ pub(super) fn scan_message(buf: &[u8], limits: &DecodeLimits) -> Option<Scanned>
 /// Skips `items` complete items from `pos`, allowing `levels` more levels of nesting;
 /// where they end, or `None` if they are incomplete or not plain (see [`scan_message`]).
 fn skip(buf: &[u8], mut pos: usize, items: u64, levels: usize) -> Option<usize> {
+    // Strings and numbers need no stack of open levels: messages are mostly made of them.
+    for done in 0..items {
+        let (initial, arg, len) = head(buf, pos)?;
+        match scalar_end(initial, arg, pos + len) {
+            Scalar::End(end) if end <= buf.len() => pos = end,
+            Scalar::End(_) | Scalar::Invalid => return None,
+            Scalar::Not => return skip_nested(buf, pos, items - done, levels),
+        }
+    }
+    Some(pos)
+}
+
+/// [`skip`] from an item that is not a scalar, with a stack of the levels it opens.
+fn skip_nested(buf: &[u8], mut pos: usize, items: u64, levels: usize) -> Option<usize> {
     // Items still to skip at each open level, the outermost first.
     let mut left: SmallVec<[u64; 16]> = smallvec![items];
     while let Some(n) = left.last_mut() {
@@ -66,36 +80,62 @@ fn skip(buf: &[u8], mut pos: usize, items: u64, levels: usize) -> Option<usize> 
         }
         *n -= 1;
         let (initial, arg, len) = head(buf, pos)?;
-        if initial >> 5 == TAG {
-            // The tagged item follows in the same place.
-            *n += 1;
-        }
-        pos += len;
-        match initial >> 5 {
-            UINT => {}
-            NEGINT if arg <= i64::MAX as u64 => {}
-            BYTES | TEXT => pos = pos.checked_add(usize::try_from(arg).ok()?)?,
-            ARRAY | MAP if left.len() <= levels => {
+        pos = match scalar_end(initial, arg, pos + len) {
+            Scalar::End(end) => end,
+            Scalar::Invalid => return None,
+            Scalar::Not if initial >> 5 == TAG => {
+                // The tagged item follows in the same place.
+                *n += 1;
+                pos + len
+            }
+            Scalar::Not if left.len() <= levels => {
                 let children = if initial >> 5 == MAP {
                     arg.checked_mul(2)?
                 } else {
                     arg
                 };
+                pos += len;
                 // Every child takes a byte at least.
                 if children > (buf.len().saturating_sub(pos)) as u64 {
                     return None;
                 }
                 left.push(children);
+                pos
             }
-            TAG => {}
-            SIMPLE if simple_value(initial, arg).is_some() => {}
-            _ => return None,
-        }
+            Scalar::Not => return None,
+        };
         if pos > buf.len() {
             return None;
         }
     }
     Some(pos)
+}
+
+/// What an item is, seen from its head.
+enum Scalar {
+    /// A plain scalar ending here.
+    End(usize),
+    /// An array, a map or a tag.
+    Not,
+    /// Not plain: a negative integer below `i64::MIN`, an unsupported simple value, an
+    /// indefinite length.
+    Invalid,
+}
+
+/// Where the item whose head (`initial`, `arg`) ends at `after_head` ends, if it is a
+/// scalar.
+fn scalar_end(initial: u8, arg: u64, after_head: usize) -> Scalar {
+    match initial >> 5 {
+        UINT => Scalar::End(after_head),
+        NEGINT if arg <= i64::MAX as u64 => Scalar::End(after_head),
+        BYTES | TEXT => match usize::try_from(arg).ok().and_then(|l| after_head.checked_add(l)) {
+            Some(end) => Scalar::End(end),
+            None => Scalar::Invalid,
+        },
+        ARRAY | MAP | TAG => Scalar::Not,
+        SIMPLE if simple_value(initial, arg).is_some() => Scalar::End(after_head),
+        _ => Scalar::Invalid,
+    }
 }
 
 /// The values of a scanned message, read from its bytes.
