@@ -193,10 +193,22 @@ impl Node {
             let high = crate::local::send(&self.shared, port.name(), Message::from(msg));
             return Ok(high && !DriverThread::is_current());
         }
-        let backlog = self.with_core(|core, now| {
-            core.snd_to(port.node(), port.name(), msg, now);
-            core.backlog(port.node())
-        });
+        let (wake, backlog) = {
+            let mut core = lock(&self.shared.core);
+            // Over an up connection: no clock, and a wake-up only if the driver had no
+            // writes pending.
+            let wake = match core.snd_up(port.node(), port.name(), msg) {
+                Ok(idle) => idle,
+                Err(msg) => {
+                    core.snd_to(port.node(), port.name(), msg, self.now());
+                    true
+                }
+            };
+            (wake, core.backlog(port.node()))
+        };
+        if wake {
+            self.shared.wake.wake();
+        }
         Ok(Node::must_wait(backlog))
     }
 

@@ -684,6 +684,32 @@ impl NodeCore {
     /// Sends `[port, msg...]` on the established connection to `node`; false if there is
     /// none. A message that would take the queue over its bound closes the connection
     /// instead (see [`NodeCore::room_for`]).
+    /// [`NodeCore::snd_to`] for a message to a node whose connection is up, which needs no
+    /// time: `Ok(true)` if nothing was waiting to be written before it (whoever drives the
+    /// core must be woken to write it), `Ok(false)` if writes were already pending (it goes
+    /// with them). The message comes back when `node` is this node or not up: send it with
+    /// `snd_to`.
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// # use aemp_proto::Payload;
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// let msg = Payload::encode(&("hi",)).unwrap();
+    /// let msg = node.snd_up("other", "p", msg).unwrap_err(); // not connected
+    /// node.snd_to("other", "p", msg, now);
+    /// # }
+    /// ```
+    pub fn snd_up(&mut self, node: &str, name: &str, msg: Payload) -> Result<bool, Payload> {
+        let idle = self.dirty.is_empty() && self.transports.is_empty();
+        if node != self.node_id() && self.send_up(node, name, &msg) {
+            Ok(idle)
+        } else {
+            Err(msg)
+        }
+    }
+
     pub(super) fn send_up(&mut self, node: &str, port: &str, msg: &Payload) -> bool {
         let Some(id) = self.peers.get(node).and_then(|p| p.up) else {
             return false;
