@@ -5,10 +5,10 @@
 use std::fmt;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::cbor_scan::{Body, Scanned};
-use super::de::{De, Source};
+use super::de::{De, Item, Source};
 use super::{cbor_ser, from_slice, to_values, Value, ValueError};
 
 /// The values of a message (without its port name).
@@ -131,9 +131,11 @@ impl Payload {
         match &self.0 {
             Repr::Values(values) => values.first().and_then(Value::as_str),
             Repr::Cbor { count: 0, .. } => None,
-            Repr::Cbor { frame, body, .. } => {
-                <&str>::deserialize(De::new(&mut Body::new(frame, *body as usize))).ok()
-            }
+            // The first item read directly: the one string most handlers look at.
+            Repr::Cbor { frame, body, .. } => match Body::new(frame, *body as usize).next_item() {
+                Ok(Item::Unchecked(bytes)) => std::str::from_utf8(bytes).ok(),
+                _ => None,
+            },
         }
     }
 
