@@ -55,10 +55,10 @@ pub(crate) fn dispatch(node: &Node, event: Event) {
 }
 
 /// Dispatches every event, oldest first; consecutive messages to one port are delivered as
-/// a run, taking the registry and the handler's lock once.
-pub(crate) fn dispatch_all(node: &Node, events: &mut VecDeque<Event>) {
+/// a run (collected in `run`, kept by the caller to reuse its buffer), taking the registry
+/// and the handler's lock once.
+pub(crate) fn dispatch_all(node: &Node, events: &mut VecDeque<Event>, run: &mut Vec<Message>) {
     let mut events = events.drain(..).peekable();
-    let mut run = Vec::new();
     while let Some(event) = events.next() {
         let Event::Deliver { port, msg } = event else {
             dispatch(node, event);
@@ -74,7 +74,7 @@ pub(crate) fn dispatch_all(node: &Node, events: &mut VecDeque<Event>) {
                 run.push(Message::from(msg));
             }
         }
-        deliver(node, &port, &mut run);
+        deliver(node, &port, run);
     }
 }
 

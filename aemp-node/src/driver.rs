@@ -25,12 +25,16 @@ use crate::dispatch::{deliver, dispatch_all, guarded};
 use crate::flow::DriverThread;
 use crate::local::Taker;
 use crate::shared::lock;
-use crate::Node;
+use crate::{Message, Node};
 
 /// Rounds per poll before yielding to the executor.
 const MAX_ROUNDS: usize = 64;
-/// Capacity (in events) the event queue keeps after a burst; more is given back.
-const EVENTS_KEPT: usize = 1024;
+/// Capacity (in events) the event queue keeps after a burst (a read of 64 KiB of small
+/// messages is a few thousand); more is given back.
+const EVENTS_KEPT: usize = 4096;
+/// How many bytes of a read the core decodes before their events are dispatched (a few
+/// hundred small messages: their memory stays in the allocator's per-thread cache).
+const DISPATCH_EVERY: usize = 8 << 10;
 /// How long a stopping node may take to write what is queued.
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
@@ -40,6 +44,8 @@ pub(crate) struct Driver<S: Sleep> {
     streams: Streams,
     /// The core's events of a round, on their way to the dispatcher (kept to reuse it).
     events: VecDeque<Event>,
+    /// The messages of a run to one port, on their way to its handler (kept to reuse it).
+    run: Vec<Message>,
     /// Takes the messages waiting for local ports.
     local: Taker,
     /// Data connections taken from the core whose stream still writes what was queued.
@@ -67,6 +73,7 @@ impl<S: Sleep> Driver<S> {
             transports,
             streams,
             events: VecDeque::new(),
+            run: Vec::new(),
             local: Taker::default(),
             detaching: HashMap::new(),
             sleep,
@@ -156,12 +163,28 @@ impl<S: Sleep> Driver<S> {
 
     /// Reads what arrived, except from the connections the core says not to read now (a
     /// handler outran a peer: see [`crate::flow`]).
+    ///
+    /// A read is handed to the core in pieces of [`DISPATCH_EVERY`] bytes, each piece's
+    /// events dispatched before the next: its messages are handled while their bytes are in
+    /// cache, and the memory of one piece's messages serves the next.
     fn input(&mut self, cx: &mut Context<'_>) -> bool {
         let unreadable = self.core().unreadable();
-        let node = &self.node;
         let readable = |id: ConnId| !unreadable.contains(&id);
+        let (node, events, run) = (&self.node, &mut self.events, &mut self.run);
         self.streams
-            .poll_input(cx, readable, |id, event| feed(node, id, event))
+            .poll_input(cx, readable, |id, event| match event {
+                StreamEvent::Data(bytes) => {
+                    for piece in bytes.chunks(DISPATCH_EVERY) {
+                        {
+                            let mut core = lock(&node.shared.core);
+                            core.conn_input(id, piece, node.now());
+                            core.poll_events_into(events);
+                        }
+                        dispatch_all(node, events, run);
+                    }
+                }
+                other => feed(node, id, other),
+            })
     }
 
     fn write(&mut self, cx: &mut Context<'_>) -> bool {
@@ -212,7 +235,8 @@ impl<S: Sleep> Driver<S> {
                 TransportOutput::Detach { conn } => self.detach(conn),
             }
         }
-        dispatch_all(&self.node, &mut events);
+        dispatch_all(&self.node, &mut events, &mut self.run);
+        self.run.shrink_to(EVENTS_KEPT);
         // It becomes the core's queue at the next swap: keep no more than a round's worth.
         events.shrink_to(EVENTS_KEPT);
         self.events = events;

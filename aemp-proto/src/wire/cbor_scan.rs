@@ -128,7 +128,10 @@ fn scalar_end(initial: u8, arg: u64, after_head: usize) -> Scalar {
     match initial >> 5 {
         UINT => Scalar::End(after_head),
         NEGINT if arg <= i64::MAX as u64 => Scalar::End(after_head),
-        BYTES | TEXT => match usize::try_from(arg).ok().and_then(|l| after_head.checked_add(l)) {
+        BYTES | TEXT => match usize::try_from(arg)
+            .ok()
+            .and_then(|l| after_head.checked_add(l))
+        {
             Some(end) => Scalar::End(end),
             None => Scalar::Invalid,
         },
