@@ -17,7 +17,11 @@ pub(crate) fn dispatch(node: &Node, event: Event) {
     match event {
         Event::Deliver { port, msg } => deliver(node, &port, &mut vec![Message::from(msg)]),
         Event::PortDied { port, reason } => {
-            node.shared.local.close(&port, drop);
+            // What waited for the port was sent before its death was handled here.
+            let mut waiting = node.shared.local.close(&port, |waiting| waiting);
+            if !waiting.is_empty() {
+                deliver(node, &port, &mut waiting);
+            }
             let entry = lock(&node.shared.reg).ports.remove(&port);
             if let Some(PortEntry::Async(mailbox)) = entry {
                 mailbox.close(Reason::from(reason));
@@ -64,6 +68,8 @@ pub(crate) fn dispatch_all(node: &Node, events: &mut VecDeque<Event>, run: &mut 
             dispatch(node, event);
             continue;
         };
+        // Local messages that wait for the port go first (see `crate::local`).
+        run.append(&mut node.shared.local.take_waiting(&port));
         run.push(Message::from(msg));
         while let Some(Event::Deliver { port: next, .. }) = events.peek() {
             // The core hands out one shared name per port: compare the pointers first.

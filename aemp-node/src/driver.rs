@@ -32,6 +32,8 @@ const MAX_ROUNDS: usize = 64;
 /// Capacity (in events) the event queue keeps after a burst (a read of 64 KiB of small
 /// messages is a few thousand); more is given back.
 const EVENTS_KEPT: usize = 4096;
+/// Capacity (in messages) the buffer of a run to one port keeps after a burst.
+const RUN_KEPT: usize = 1024;
 /// How many bytes of a read the core decodes before their events are dispatched (a few
 /// hundred small messages: their memory stays in the allocator's per-thread cache).
 const DISPATCH_EVERY: usize = 8 << 10;
@@ -175,11 +177,8 @@ impl<S: Sleep> Driver<S> {
             .poll_input(cx, readable, |id, event| match event {
                 StreamEvent::Data(bytes) => {
                     for piece in bytes.chunks(DISPATCH_EVERY) {
-                        {
-                            let mut core = lock(&node.shared.core);
-                            core.conn_input(id, piece, node.now());
-                            core.poll_events_into(events);
-                        }
+                        feed(node, id, StreamEvent::Data(piece));
+                        lock(&node.shared.core).poll_events_into(events);
                         dispatch_all(node, events, run);
                     }
                 }
@@ -222,8 +221,10 @@ impl<S: Sleep> Driver<S> {
     fn outputs(&mut self) -> bool {
         let mut events = std::mem::take(&mut self.events);
         let outs: Vec<TransportOutput> = {
-            let mut core = self.core();
+            let mut core = lock(&self.node.shared.core);
             core.poll_events_into(&mut events);
+            // With the core's events, under its lock (see `Taker::take`).
+            self.local.take(&self.node.shared.local);
             iter::from_fn(|| core.poll_transport()).collect()
         };
         let progress = !outs.is_empty() || !events.is_empty();
@@ -236,7 +237,7 @@ impl<S: Sleep> Driver<S> {
             }
         }
         dispatch_all(&self.node, &mut events, &mut self.run);
-        self.run.shrink_to(EVENTS_KEPT);
+        self.run.shrink_to(RUN_KEPT);
         // It becomes the core's queue at the next swap: keep no more than a round's worth.
         events.shrink_to(EVENTS_KEPT);
         self.events = events;

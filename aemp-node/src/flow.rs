@@ -12,6 +12,10 @@
 //!   every peer but the congested ones until their queues drain, so whoever feeds the
 //!   handler waits in turn.
 //!
+//! Messages to the node's own ports wait in per-port queues (see [`crate::local`]), counted
+//! against the same mark (64 bytes each): a sender outside the driver waits there too; a
+//! handler sending to local ports goes on (its messages are delivered in the next round).
+//!
 //! `max_queued_bytes` (64 MiB) stays the last resort against a peer that does not read at
 //! all: its connection is closed and its monitors fire.
 
@@ -55,10 +59,10 @@ impl Drop for DriverThread {
 }
 
 impl Node {
-    /// Whether a sender must wait for room: the queue is above the high-water mark and the
-    /// sender is not the driver (which throttles its input instead).
-    pub(crate) fn must_wait(backlog: Backlog) -> bool {
-        backlog == Backlog::High && !DriverThread::is_current()
+    /// Whether a sender must wait for room: the queue it used is above the high-water mark
+    /// (`high`) and the sender is not the driver (which throttles its input instead).
+    pub(crate) fn must_wait(high: bool) -> bool {
+        high && !DriverThread::is_current()
     }
 
     /// Whether the queue towards `node` is down to half the mark (or the node stops).

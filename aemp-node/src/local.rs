@@ -7,15 +7,18 @@
 //! [`crate::dispatch`]). A sender's thread remembers the queue it used last, so runs of
 //! messages to one port take no map lookup either.
 //!
-//! Order and loss follow the core's rules. A port's messages are delivered in the order
-//! they were queued. A message to a port that does not exist is dropped. The driver
-//! delivers the waiting queues after the core's events of its round, so a port spawned on
-//! this node runs its init function before it gets the messages sent to it meanwhile.
-//! [`Node::kil`](crate::Node::kil) hands the port's waiting messages to the core before
-//! the kill, so they are delivered before the death is handled, as if they had gone through
-//! the core; messages sent after it are dropped. When the core kills a port by itself (a
-//! link, a remote `kil`), the messages still waiting when the driver handles the death are
-//! dropped with the port.
+//! Order and loss: a port's messages from one sender are delivered in the order they were
+//! sent, and a message to a port that does not exist is dropped. The driver takes the list
+//! of waiting queues together with the core's events and delivers them after those events,
+//! so a port spawned on this node runs its init function before the messages sent to it
+//! after `spawn` returned. A message the core delivers to a port (from another node, or a
+//! monitor's message) goes behind the messages already waiting for it, which keeps the
+//! order of a sender that sends to a port and then, say, kills a port it monitors.
+//! [`Node::kil`](crate::Node::kil) hands the port's waiting messages to the core before the
+//! kill, so they are delivered before the death is handled; messages sent after it are
+//! dropped. When the core kills a port by itself (a link, a remote `kil`), the messages
+//! waiting when the driver handles the death are delivered first (its monitors have fired
+//! by then), and later ones are dropped.
 //!
 //! Flow control: the node counts the messages waiting in all its queues; above
 //! `Limits::queue_high_water / 64` (a local message is charged 64 bytes, as in the core) a
@@ -34,8 +37,8 @@ use crate::Message;
 
 /// How many queued local messages count as the byte mark of the core's queues.
 const BYTES_PER_MESSAGE: usize = 64;
-/// Capacity (in messages) a queue's buffer keeps after a burst; more is given back.
-const KEPT_CAPACITY: usize = 1024;
+/// Capacity (in messages) a buffer keeps after a burst; more is given back.
+const KEPT_CAPACITY: usize = 64;
 
 /// The queues of a node's local ports and the list of those with messages waiting.
 pub(crate) struct LocalQueues {
@@ -123,10 +126,23 @@ impl LocalQueues {
         let waiting = by_name.remove(name).map(|queue| {
             let mut state = lock(&queue.state);
             state.closed = true;
-            self.waiting.fetch_sub(state.msgs.len(), Ordering::Relaxed);
-            std::mem::take(&mut state.msgs)
+            self.taken(&mut state)
         });
         and_then(waiting.unwrap_or_default())
+    }
+
+    /// The messages waiting for local port `name`, taken out of its queue (which stays
+    /// open): delivered before a message that came through the core, they keep the order
+    /// of whoever sent both.
+    pub(crate) fn take_waiting(&self, name: &str) -> Vec<Message> {
+        let queue = lock(&self.by_name).get(name).cloned();
+        queue.map_or_else(Vec::new, |q| self.taken(&mut lock(&q.state)))
+    }
+
+    /// Takes the waiting messages out of a queue's state.
+    fn taken(&self, state: &mut QueueState) -> Vec<Message> {
+        self.waiting.fetch_sub(state.msgs.len(), Ordering::Relaxed);
+        std::mem::take(&mut state.msgs)
     }
 }
 
@@ -192,22 +208,28 @@ fn queue_of(node: &Shared, name: &str) -> Option<Arc<PortQueue>> {
 /// The driver's side: takes the waiting queues, one at a time.
 #[derive(Default)]
 pub(crate) struct Taker {
-    /// The ready list of the round (kept to reuse its buffer).
+    /// The queues listed when the round's events were taken (kept to reuse its buffer).
     queues: Vec<Arc<PortQueue>>,
     /// The messages of the queue being delivered (kept to reuse its buffer).
     msgs: Vec<Message>,
 }
 
 impl Taker {
-    /// Calls `deliver` with each waiting queue's port name and messages, the queues in the
+    /// Takes the list of waiting queues. Called with the core locked, as the core's events
+    /// are taken: a queue listed after a `spawn` on this node is then never delivered
+    /// before the spawn's init function has run.
+    pub(crate) fn take(&mut self, local: &LocalQueues) {
+        std::mem::swap(&mut self.queues, &mut *lock(&local.ready));
+    }
+
+    /// Calls `deliver` with each taken queue's port name and messages, the queues in the
     /// order they got their first message; the messages are delivered (or dropped) when it
-    /// returns. False if no queue was waiting.
+    /// returns. False if no queue was taken.
     pub(crate) fn deliver_all(
         &mut self,
         local: &LocalQueues,
         mut deliver: impl FnMut(&str, &mut Vec<Message>),
     ) -> bool {
-        std::mem::swap(&mut self.queues, &mut *lock(&local.ready));
         let any = !self.queues.is_empty();
         for queue in self.queues.drain(..) {
             {
@@ -216,12 +238,13 @@ impl Taker {
                 state.listed = false;
             }
             if self.msgs.is_empty() {
-                // Closed since it was listed.
+                // Closed, or its messages taken before a message from the core.
                 continue;
             }
             local.waiting.fetch_sub(self.msgs.len(), Ordering::Relaxed);
             deliver(&queue.name, &mut self.msgs);
             self.msgs.clear();
+            // The buffer goes to the next queue delivered: keep it small.
             self.msgs.shrink_to(KEPT_CAPACITY);
         }
         any

@@ -76,12 +76,12 @@ impl Message {
         }
     }
 
-    /// The message without its first value (a tagged message without its tag).
     /// The message as the core carries it.
     pub(crate) fn into_payload(self) -> Payload {
         self.payload
     }
 
+    /// The message without its first value (a tagged message without its tag).
     pub(crate) fn without_tag(self) -> Message {
         Message::from(self.payload.without_first())
     }

@@ -6,11 +6,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aemp_proto::node::NodeCore;
+use aemp_proto::node::{Backlog, NodeCore};
 use aemp_proto::{Payload, Value, ValueError};
 use serde::Serialize;
 
-use crate::flow::DriverThread;
 use crate::shared::{lock, Shared};
 use crate::{Error, Message, NodeBuilder, NodeId, PortId, Reason};
 
@@ -191,7 +190,7 @@ impl Node {
         }
         if port.node() == self.node_id().as_str() && !port.name().is_empty() {
             let high = crate::local::send(&self.shared, port.name(), Message::from(msg));
-            return Ok(high && !DriverThread::is_current());
+            return Ok(Node::must_wait(high));
         }
         let (wake, backlog) = {
             let mut core = lock(&self.shared.core);
@@ -209,7 +208,7 @@ impl Node {
         if wake {
             self.shared.wake.wake();
         }
-        Ok(Node::must_wait(backlog))
+        Ok(Node::must_wait(backlog == Backlog::High))
     }
 
     /// Sends a message given as values.

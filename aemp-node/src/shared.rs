@@ -147,7 +147,8 @@ impl Wake {
 /// What a [`Node`](crate::Node) handle points to.
 pub(crate) struct Shared {
     pub(crate) node_id: NodeId,
-    /// Lock order: `core` before `reg`; neither is held while user code runs.
+    /// Lock order: `local`'s map of queues before `core` before `reg`; none is held while
+    /// user code runs.
     pub(crate) core: Mutex<NodeCore>,
     pub(crate) reg: Mutex<Registry>,
     /// The queues of messages to local ports (see [`crate::local`]).

@@ -356,3 +356,48 @@ fn a_local_spawn_runs_init_before_the_first_messages() {
     }
     stop(&[&n]);
 }
+
+/// Code running on the driver (here an init function) that spawns a port and sends to it
+/// at once: the child's init runs before the message arrives.
+#[test]
+fn an_init_that_spawns_and_sends_at_once_reaches_an_initialised_child() {
+    let (tx, rx) = channel();
+    let n = builder("tree")
+        .binds(["127.0.0.1:0"])
+        .register_init("leaf", move |node, port, _args| {
+            let tx = tx.clone();
+            node.rcv(&port, move |m| {
+                tx.send(m.tag().unwrap().to_owned()).unwrap()
+            })
+            .map_err(|e| e.to_string())
+        })
+        .register_init("parent", |node, _port, _args| -> Result<(), String> {
+            let child = node
+                .spawn(node.node_id(), "leaf", ())
+                .map_err(|e| e.to_string())?;
+            node.snd(&child, ("hello",)).map_err(|e| e.to_string())
+        })
+        .start()
+        .unwrap();
+    n.spawn(n.node_id(), "parent", ()).unwrap();
+    assert_eq!(next(&rx), "hello");
+    stop(&[&n]);
+}
+
+/// A sender's message to a port arrives before the message the core sends there for the
+/// sender's next action (a monitor's message when the sender kills the monitored port).
+#[test]
+fn a_message_stays_ahead_of_what_the_core_sends_after_it() {
+    let n = node();
+    let (tx, rx) = channel();
+    let watcher = n.port_with(move |m| tx.send(m.tag().unwrap().to_owned()).unwrap());
+    for round in 0..50 {
+        let watched = n.port();
+        n.mon_snd(&watched, &watcher, ("gone",)).unwrap().detach();
+        n.snd(&watcher, ("first",)).unwrap();
+        n.kil(&watched, Reason::new("bye", "now"));
+        assert_eq!(next(&rx), "first", "round {round}");
+        assert_eq!(next(&rx), "gone", "round {round}");
+    }
+    stop(&[&n]);
+}

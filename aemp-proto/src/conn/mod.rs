@@ -232,7 +232,9 @@ impl Connection {
     }
 
     /// Processes bytes read from the stream (TLS records once TLS runs: the connection
-    /// decrypts them itself).
+    /// decrypts them itself). In the data phase the bytes are decoded as
+    /// [`poll_event`](Connection::poll_event) asks for packets: a malformed packet closes the
+    /// connection (and counts in its traffic) when it is reached there.
     ///
     /// ```
     /// # use std::{sync::Arc, time::Instant};
@@ -366,7 +368,8 @@ impl Connection {
         }
         let event = self.events.pop_front();
         if event.is_none() && self.events.capacity() > EVENTS_KEPT {
-            // A read of many small packets made the queue long: give the memory back.
+            // Packets queued at the end of a connection made the queue long: give the
+            // memory back.
             self.events.shrink_to(EVENTS_KEPT);
         }
         event
@@ -987,7 +990,6 @@ impl Connection {
         Ok(Phase::Data { send, decoder })
     }
 
-    /// Feeds data-phase bytes to the decoder and reports every complete packet.
     /// Keeps data-phase bytes for [`Connection::poll_event`], which decodes them one packet
     /// at a time: each packet goes to the application while its bytes are still in cache,
     /// and no queue of decoded packets builds up.

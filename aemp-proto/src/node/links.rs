@@ -681,9 +681,6 @@ impl NodeCore {
         self.connect(node);
     }
 
-    /// Sends `[port, msg...]` on the established connection to `node`; false if there is
-    /// none. A message that would take the queue over its bound closes the connection
-    /// instead (see [`NodeCore::room_for`]).
     /// [`NodeCore::snd_to`] for a message to a node whose connection is up, which needs no
     /// time: `Ok(true)` if nothing was waiting to be written before it (whoever drives the
     /// core must be woken to write it), `Ok(false)` if writes were already pending (it goes
@@ -710,6 +707,9 @@ impl NodeCore {
         }
     }
 
+    /// Sends `[port, msg...]` on the established connection to `node`; false if there is
+    /// none. A message that would take the queue over its bound closes the connection
+    /// instead (see [`NodeCore::room_for`]).
     pub(super) fn send_up(&mut self, node: &str, port: &str, msg: &Payload) -> bool {
         let Some(id) = self.peers.get(node).and_then(|p| p.up) else {
             return false;
