@@ -13,6 +13,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
 common::runtime_suite! {
     the_echo_function_returns_a_megabyte_intact,
+    bytes_read_with_the_end_of_the_handshake_are_kept,
     the_data_function_gets_its_arguments_and_the_other_end,
     a_node_without_listeners_is_asked_to_connect_back,
     a_node_without_listeners_connects_itself,
@@ -51,6 +52,18 @@ fn the_echo_function_returns_a_megabyte_intact() {
     let stream = block(seed.connect_data(&port_of_b, TIMEOUT, DATA_ECHO_FUNCTION, ())).unwrap();
     assert_eq!(stream.node().as_str(), "b");
     assert_echoed(stream, 1 << 20);
+    stop(&[&b, &seed]);
+}
+
+/// The first bytes often arrive in the same read as the end of the handshake, before the
+/// stream is handed over: none of them may be lost (a read goes to the core in pieces).
+fn bytes_read_with_the_end_of_the_handshake_are_kept() {
+    let (seed, b) = pair();
+    for _ in 0..10 {
+        let stream =
+            block(seed.connect_data(b.node_id(), TIMEOUT, DATA_ECHO_FUNCTION, ())).unwrap();
+        assert_echoed(stream, 256 << 10);
+    }
     stop(&[&b, &seed]);
 }
 

@@ -57,6 +57,16 @@ pub(super) struct DataConns {
     detached: BTreeMap<ConnId, DataConnection>,
 }
 
+impl DataConns {
+    /// Bytes read from `conn` after it was detached, before it was taken: kept with the
+    /// data received so far (nothing when `conn` is no detached data connection).
+    pub(super) fn keep_input(&mut self, conn: ConnId, bytes: &[u8]) {
+        if let Some(data) = self.detached.get_mut(&conn) {
+            data.connection.handle_input(bytes);
+        }
+    }
+}
+
 impl NodeCore {
     /// Opens a data connection with ID `id` to `node`, at the addresses the directory has
     /// for it (asking the master if this node has no directory), one after the other until

@@ -226,6 +226,9 @@ impl NodeCore {
     pub fn conn_input(&mut self, conn: ConnId, data: &[u8], now: Instant) {
         self.advance(now);
         let Some(link) = self.links.get_mut(&conn) else {
+            // Bytes read with the end of a data connection's handshake (or after it) before
+            // the stream was taken away: they belong to the data stream.
+            self.data.keep_input(conn, data);
             return;
         };
         link.last_rx = now;
