@@ -254,3 +254,55 @@ impl NodeCore {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::conn::{Channel, ConnConfig, ConnEvent};
+    use crate::node::NodeConfig;
+
+    /// Bytes read from a data connection's stream after the core handed it away (the
+    /// rest of the read that ended its handshake) stay with the data connection.
+    #[test]
+    fn bytes_after_the_detach_are_kept_for_the_data_stream() {
+        let now = Instant::now();
+        let secret = Some(b"s".to_vec());
+        let mut core = NodeCore::new(
+            NodeConfig::new(ConnConfig::new("b", secret.clone())),
+            &[0; 32],
+            now,
+        );
+        let conn = core.accept(Channel::Plain, now);
+        let mut remote =
+            Connection::new_data(Arc::new(ConnConfig::new("a", secret)), "x@a", &[1; 66], now);
+        let mut detached = false;
+        while !detached {
+            let mut bytes = Vec::new();
+            if remote.poll_transmit(&mut bytes) {
+                core.conn_input(conn, &bytes, now);
+            }
+            while let Some(out) = core.poll_transport() {
+                match out {
+                    TransportOutput::Transmit { data, .. } => remote.handle_input(&data),
+                    TransportOutput::Detach { .. } => detached = true,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        while let Some(event) = remote.poll_event() {
+            assert!(!matches!(event, ConnEvent::Closed(_)), "{event:?}");
+        }
+        assert!(remote.carries_data());
+        assert!(remote.send_data(b"first bytes"));
+        let mut bytes = Vec::new();
+        assert!(remote.poll_transmit(&mut bytes));
+        core.conn_input(conn, &bytes, now);
+        let mut data = core.take_data(conn).expect("the detached data connection");
+        let mut read = [0; 32];
+        let n = data.connection.read_data(&mut read);
+        assert_eq!(&read[..n], b"first bytes");
+    }
+}
