@@ -12,10 +12,10 @@ use crate::db::FamilyWatch;
 use crate::shared::{lock, Handler, PortEntry};
 use crate::{Message, Node, NodeEvent, NodeId, PortId, Reason};
 
-/// Dispatches one event of the core.
+/// Dispatches one event of the core other than a message (`dispatch_all` delivers those
+/// in runs).
 pub(crate) fn dispatch(node: &Node, event: Event) {
     match event {
-        Event::Deliver { port, msg } => deliver(node, &port, &mut vec![Message::from(msg)]),
         Event::PortDied { port, reason } => {
             // What waited for the port was sent before its death was handled here.
             let mut waiting = node.shared.local.close(&port, |waiting| waiting);

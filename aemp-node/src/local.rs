@@ -126,7 +126,9 @@ impl LocalQueues {
         let waiting = by_name.remove(name).map(|queue| {
             let mut state = lock(&queue.state);
             state.closed = true;
-            self.taken(&mut state)
+            let mut waiting = Vec::new();
+            self.take_into(&mut state, &mut waiting);
+            waiting
         });
         and_then(waiting.unwrap_or_default())
     }
@@ -136,13 +138,18 @@ impl LocalQueues {
     /// of whoever sent both.
     pub(crate) fn take_waiting(&self, name: &str) -> Vec<Message> {
         let queue = lock(&self.by_name).get(name).cloned();
-        queue.map_or_else(Vec::new, |q| self.taken(&mut lock(&q.state)))
+        let mut waiting = Vec::new();
+        if let Some(queue) = queue {
+            self.take_into(&mut lock(&queue.state), &mut waiting);
+        }
+        waiting
     }
 
-    /// Takes the waiting messages out of a queue's state.
-    fn taken(&self, state: &mut QueueState) -> Vec<Message> {
-        self.waiting.fetch_sub(state.msgs.len(), Ordering::Relaxed);
-        std::mem::take(&mut state.msgs)
+    /// Swaps the waiting messages of a queue's state with the empty `into` (whose buffer
+    /// the queue keeps) and stops counting them.
+    fn take_into(&self, state: &mut QueueState, into: &mut Vec<Message>) {
+        std::mem::swap(&mut state.msgs, into);
+        self.waiting.fetch_sub(into.len(), Ordering::Relaxed);
     }
 }
 
@@ -234,14 +241,13 @@ impl Taker {
         for queue in self.queues.drain(..) {
             {
                 let mut state = lock(&queue.state);
-                std::mem::swap(&mut state.msgs, &mut self.msgs);
+                local.take_into(&mut state, &mut self.msgs);
                 state.listed = false;
             }
             if self.msgs.is_empty() {
                 // Closed, or its messages taken before a message from the core.
                 continue;
             }
-            local.waiting.fetch_sub(self.msgs.len(), Ordering::Relaxed);
             deliver(&queue.name, &mut self.msgs);
             self.msgs.clear();
             // The buffer goes to the next queue delivered: keep it small.

@@ -5,7 +5,7 @@ mod common;
 use std::sync::mpsc::channel;
 use std::time::Duration;
 
-use aemp_node::{self_port, Error, Node, PortId, Reason, StartError, Value};
+use aemp_node::{self_port, Error, Message, Node, PortId, Reason, StartError, Value};
 use common::{builder, next, nothing, stop};
 
 fn node() -> Node {
@@ -331,6 +331,18 @@ fn a_kill_delivers_what_was_sent_before_it_and_drops_what_comes_after() {
     stop(&[&n]);
 }
 
+/// An init function whose port sends what `read` makes of each message to `tx`.
+fn forwarding<T: Send + 'static>(
+    tx: std::sync::mpsc::Sender<T>,
+    read: fn(&Message) -> T,
+) -> impl Fn(&Node, PortId, Vec<Value>) -> Result<(), String> + Send + Sync + 'static {
+    move |node, port, _args| {
+        let tx = tx.clone();
+        node.rcv(&port, move |m| tx.send(read(&m)).unwrap())
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// A port spawned on this node runs its init function before the messages sent to it
 /// right after `spawn` returned.
 #[test]
@@ -338,13 +350,10 @@ fn a_local_spawn_runs_init_before_the_first_messages() {
     let (tx, rx) = channel();
     let n = builder("spawner")
         .binds(["127.0.0.1:0"])
-        .register_init("counter", move |node, port, _args| {
-            let tx = tx.clone();
-            node.rcv(&port, move |m| {
-                tx.send(m.decode::<(u32,)>().unwrap().0).unwrap()
-            })
-            .map_err(|e| e.to_string())
-        })
+        .register_init(
+            "counter",
+            forwarding(tx, |m| m.decode::<(u32,)>().unwrap().0),
+        )
         .start()
         .unwrap();
     let p = n.spawn(n.node_id(), "counter", ()).unwrap();
@@ -364,13 +373,7 @@ fn an_init_that_spawns_and_sends_at_once_reaches_an_initialised_child() {
     let (tx, rx) = channel();
     let n = builder("tree")
         .binds(["127.0.0.1:0"])
-        .register_init("leaf", move |node, port, _args| {
-            let tx = tx.clone();
-            node.rcv(&port, move |m| {
-                tx.send(m.tag().unwrap().to_owned()).unwrap()
-            })
-            .map_err(|e| e.to_string())
-        })
+        .register_init("leaf", forwarding(tx, |m| m.tag().unwrap().to_owned()))
         .register_init("parent", |node, _port, _args| -> Result<(), String> {
             let child = node
                 .spawn(node.node_id(), "leaf", ())
