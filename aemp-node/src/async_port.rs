@@ -92,7 +92,7 @@ impl Node {
     pub fn async_port(&self) -> AsyncPort {
         let mailbox = Arc::new(Mailbox::default());
         let id = {
-            let mut core = lock(&self.shared.core);
+            let mut core = self.shared.core();
             let id = crate::PortId::from(core.port());
             lock(&self.shared.reg)
                 .ports

@@ -17,6 +17,7 @@ use serde_json::Value as Json;
 use crate::config::{core_config, open_sockets, tls_provider, unique_string};
 use crate::driver::Driver;
 use crate::local::LocalQueues;
+use crate::outbox::Outboxes;
 use crate::services::Services;
 use crate::shared::{Clock, Shared};
 use crate::transports;
@@ -528,13 +529,15 @@ impl NodeBuilder {
         core.set_unix_time(now, unix.as_secs_f64());
 
         let (stopped_tx, stopped_rx) = async_channel::bounded(1);
-        let local = LocalQueues::new(core.config().limits.queue_high_water);
+        let high_water = core.config().limits.queue_high_water;
+        let local = LocalQueues::new(high_water);
         let node = Node {
             shared: Arc::new(Shared {
                 node_id: NodeId::from(cfg.nodeid.as_str()),
                 core: Mutex::new(core),
                 reg: Mutex::default(),
                 local,
+                outboxes: Outboxes::new(high_water),
                 timers: Mutex::default(),
                 clock,
                 wake: Default::default(),

@@ -120,7 +120,7 @@ impl Node {
         let (tx, rx) = async_channel::bounded(1);
         {
             let now = self.now();
-            let mut core = lock(&self.shared.core);
+            let mut core = self.shared.core();
             let id = core.db_query(kind, family, now);
             lock(&self.shared.reg).queries.insert(id, tx);
         }
@@ -201,7 +201,7 @@ impl Node {
     ) -> WatchGuard {
         let id = {
             let now = self.now();
-            let mut core = lock(&self.shared.core);
+            let mut core = self.shared.core();
             let id = core.db_mon(family, now);
             lock(&self.shared.reg).db_watchers.insert(
                 id,

@@ -17,13 +17,14 @@ use std::time::{Duration, Instant};
 
 use std::collections::{HashMap, VecDeque};
 
-use aemp_proto::node::{ConnId, DataConnection, Event, NodeCore, TransportOutput};
+use aemp_proto::node::{ConnId, DataConnection, Event, TransportOutput};
 use aemp_runtime::Sleep;
 use aemp_transport::{StreamEvent, Streams, Transports};
 
 use crate::dispatch::{deliver, dispatch_all, guarded};
 use crate::flow::DriverThread;
 use crate::local::Taker;
+use crate::outbox::CoreGuard;
 use crate::shared::lock;
 use crate::{Message, Node};
 
@@ -50,6 +51,9 @@ pub(crate) struct Driver<S: Sleep> {
     run: Vec<Message>,
     /// Takes the messages waiting for local ports.
     local: Taker,
+    /// Written buffers the streams gave back, returned to the core at the next round (see
+    /// [`NodeCore::recycle`](aemp_proto::node::NodeCore::recycle)).
+    written: Vec<Vec<u8>>,
     /// Data connections taken from the core whose stream still writes what was queued.
     detaching: HashMap<ConnId, DataConnection>,
     sleep: S,
@@ -77,6 +81,7 @@ impl<S: Sleep> Driver<S> {
             events: VecDeque::new(),
             run: Vec::new(),
             local: Taker::default(),
+            written: Vec::new(),
             detaching: HashMap::new(),
             sleep,
             spin: None,
@@ -148,8 +153,8 @@ impl<S: Sleep> Driver<S> {
         Poll::Pending
     }
 
-    fn core(&self) -> std::sync::MutexGuard<'_, NodeCore> {
-        lock(&self.node.shared.core)
+    fn core(&self) -> CoreGuard<'_> {
+        self.node.shared.core()
     }
 
     fn accept(&mut self, cx: &mut Context<'_>) -> bool {
@@ -178,7 +183,7 @@ impl<S: Sleep> Driver<S> {
                 StreamEvent::Data(bytes) => {
                     for piece in bytes.chunks(DISPATCH_EVERY) {
                         feed(node, id, StreamEvent::Data(piece));
-                        lock(&node.shared.core).poll_events_into(events);
+                        node.shared.core().poll_events_into(events);
                         dispatch_all(node, events, run);
                     }
                 }
@@ -221,10 +226,13 @@ impl<S: Sleep> Driver<S> {
     fn outputs(&mut self) -> bool {
         let mut events = std::mem::take(&mut self.events);
         let outs: Vec<TransportOutput> = {
-            let mut core = lock(&self.node.shared.core);
+            let mut core = self.node.shared.core();
             core.poll_events_into(&mut events);
             // With the core's events, under its lock (see `Taker::take`).
             self.local.take(&self.node.shared.local);
+            for buf in self.written.drain(..) {
+                core.recycle(buf);
+            }
             iter::from_fn(|| core.poll_transport()).collect()
         };
         let progress = !outs.is_empty() || !events.is_empty();
@@ -296,8 +304,13 @@ impl<S: Sleep> Driver<S> {
 
     /// Queues bytes for a stream; a full stream stops the core's flow to it until it
     /// reports [`StreamEvent::Writable`].
-    fn send(&mut self, conn: ConnId, data: Vec<u8>) {
-        if !data.is_empty() && !self.streams.transmit(conn, data) {
+    fn send(&mut self, conn: ConnId, mut data: Vec<u8>) {
+        if data.is_empty() {
+            return;
+        }
+        let room = self.streams.transmit(conn, &mut data);
+        self.written.push(data);
+        if !room {
             self.core().conn_writable(conn, false);
         }
     }
@@ -308,6 +321,7 @@ impl<S: Sleep> Driver<S> {
         let deadline = *self.stop_deadline.get_or_insert_with(|| {
             self.transports.close_listeners();
             self.streams.close_all();
+            self.node.shared.outboxes.close_all();
             now + STOP_GRACE
         });
         self.streams.poll_output(cx, |_, _| {});
@@ -325,7 +339,7 @@ impl<S: Sleep> Driver<S> {
 /// Hands one stream event to the core.
 fn feed(node: &Node, id: ConnId, event: StreamEvent<'_>) {
     let now = node.now();
-    let mut core = lock(&node.shared.core);
+    let mut core = node.shared.core();
     match event {
         StreamEvent::Connected(channel) => core.conn_connected(id, channel, now),
         StreamEvent::Data(bytes) => core.conn_input(id, bytes, now),

@@ -12,6 +12,10 @@
 //!   every peer but the congested ones until their queues drain, so whoever feeds the
 //!   handler waits in turn.
 //!
+//! A message to another node is first written into that node's outbox (see
+//! [`crate::outbox`]), which the driver empties into the queue; a sender looks at the mark
+//! when the outbox is full, so it may run one outbox's worth (64 KiB at most) past it.
+//!
 //! Messages to the node's own ports wait in per-port queues (see [`crate::local`]), counted
 //! against the same mark (64 bytes each): a sender outside the driver waits there too; a
 //! handler sending to local ports goes on (its messages are delivered in the next round).
@@ -26,7 +30,6 @@ use std::time::Duration;
 use aemp_proto::node::Backlog;
 use event_listener::Listener;
 
-use crate::shared::lock;
 use crate::Node;
 
 /// How often a blocked sender looks again even without a wake-up (the driver wakes
@@ -71,7 +74,7 @@ impl Node {
             || if node == self.node_id().as_str() {
                 self.shared.local.has_room()
             } else {
-                lock(&self.shared.core).backlog(node) == Backlog::Low
+                self.shared.core().backlog(node) == Backlog::Low
             }
     }
 

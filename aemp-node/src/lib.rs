@@ -81,6 +81,7 @@ pub mod logs;
 mod message;
 mod monitor;
 mod node;
+mod outbox;
 mod ports;
 mod remote;
 mod services;

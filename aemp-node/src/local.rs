@@ -200,7 +200,7 @@ fn queue_of(node: &Shared, name: &str) -> Option<Arc<PortQueue>> {
     if let Some(queue) = by_name.get(name) {
         return Some(queue.clone());
     }
-    if !lock(&node.core).port_exists(name) {
+    if !node.core().port_exists(name) {
         return None;
     }
     let name: Arc<str> = name.into();

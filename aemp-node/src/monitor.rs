@@ -71,7 +71,7 @@ impl Node {
     #[doc(alias = "monitor")]
     pub fn mon(&self, port: &PortId, f: impl FnOnce(Reason) + Send + 'static) -> MonitorGuard {
         let now = self.now();
-        let mut core = lock(&self.shared.core);
+        let mut core = self.shared.core();
         let id = core.monitor(port.as_str(), MonitorAction::Callback, now);
         lock(&self.shared.reg).monitors.insert(id, Box::new(f));
         drop(core);

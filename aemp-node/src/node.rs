@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aemp_proto::node::{Backlog, NodeCore};
-use aemp_proto::{Payload, Value, ValueError};
+use aemp_proto::{to_values, Encoded, Payload, Value};
 use serde::Serialize;
 
+use crate::outbox;
 use crate::shared::{lock, Shared};
 use crate::{Error, Message, NodeBuilder, NodeId, PortId, Reason};
 
@@ -91,7 +92,7 @@ impl Node {
 
     pub(crate) fn with_core<T>(&self, f: impl FnOnce(&mut NodeCore, Instant) -> T) -> T {
         let now = self.now();
-        let out = f(&mut lock(&self.shared.core), now);
+        let out = f(&mut self.shared.core(), now);
         self.shared.wake.wake();
         out
     }
@@ -121,7 +122,7 @@ impl Node {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn port(&self) -> PortId {
-        PortId::from(lock(&self.shared.core).port())
+        PortId::from(self.shared.core().port())
     }
 
     /// Whether `port` is a live port of this node.
@@ -136,7 +137,7 @@ impl Node {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn port_exists(&self, port: &PortId) -> bool {
-        self.port_is_local(port) && lock(&self.shared.core).port_exists(port.name())
+        self.port_is_local(port) && self.shared.core().port_exists(port.name())
     }
 
     /// Sends a message to a port, local or remote. `msg` is anything that serializes as a
@@ -159,7 +160,7 @@ impl Node {
     /// After [`Node::shutdown`] it fails with [`Error::Stopped`].
     #[doc(alias = "send")]
     pub fn snd(&self, port: &PortId, msg: impl Serialize) -> Result<(), Error> {
-        if self.queue(port, encode(&msg)?)? {
+        if self.queue_serialized(port, &msg)? {
             self.wait_for_room(port.node());
         }
         Ok(())
@@ -177,10 +178,39 @@ impl Node {
     /// ```
     #[doc(alias = "send")]
     pub async fn snd_async(&self, port: &PortId, msg: impl Serialize) -> Result<(), Error> {
-        if self.queue(port, encode(&msg)?)? {
+        if self.queue_serialized(port, &msg)? {
             self.room(port.node()).await;
         }
         Ok(())
+    }
+
+    /// Serializes a message into CBOR bytes and queues it; true if the sender must now wait
+    /// for room. For a remote port whose node has an outbox, the bytes are written straight
+    /// into it (see [`crate::outbox`]); otherwise they become the message's payload, which a
+    /// local port's handler reads as fast as values (measured: local delivery 1.1–1.45×
+    /// faster than with values, whose larger allocation moves between the sender's and the
+    /// driver's threads).
+    fn queue_serialized(&self, port: &PortId, msg: &impl Serialize) -> Result<bool, Error> {
+        if self.shared.stopping.load(Ordering::Acquire) {
+            return Err(Error::Stopped);
+        }
+        let remote = port.node() != self.node_id().as_str();
+        with_scratch(|scratch| match Encoded::serialize(msg, scratch) {
+            Ok(encoded) => {
+                let outbox = remote.then(|| outbox::send(&self.shared, port, &encoded));
+                match outbox.flatten() {
+                    Some(wake) => {
+                        if wake {
+                            self.shared.wake.wake();
+                        }
+                        Ok(false)
+                    }
+                    None => self.queue(port, encoded.to_payload()),
+                }
+            }
+            // What the direct serializer refuses goes through values (or is an error).
+            Err(_) => self.queue(port, Payload::from(to_values(msg)?)),
+        })
     }
 
     /// Queues a message; true if the sender must now wait for room.
@@ -193,11 +223,14 @@ impl Node {
             return Ok(Node::must_wait(high));
         }
         let (wake, backlog) = {
-            let mut core = lock(&self.shared.core);
+            let mut core = self.shared.core();
             // Over an up connection: no clock, and a wake-up only if the driver had no
             // writes pending.
             let wake = match core.snd_up(port.node(), port.name(), msg) {
-                Ok(idle) => idle,
+                Ok(idle) => {
+                    self.shared.outboxes.open(&core, port.node());
+                    idle
+                }
                 Err(msg) => {
                     core.snd_to(port.node(), port.name(), msg, self.now());
                     true
@@ -272,7 +305,8 @@ impl Node {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn up_nodes(&self) -> Vec<NodeId> {
-        lock(&self.shared.core)
+        self.shared
+            .core()
             .up_nodes()
             .into_iter()
             .map(NodeId::from)
@@ -289,7 +323,7 @@ impl Node {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn node_is_up(&self, node: impl AsRef<str>) -> bool {
-        lock(&self.shared.core).node_is_up(node.as_ref())
+        self.shared.core().node_is_up(node.as_ref())
     }
 
     /// Whether this node runs the global (directory and database) service, as seed nodes
@@ -302,7 +336,7 @@ impl Node {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_global(&self) -> bool {
-        lock(&self.shared.core).is_global()
+        self.shared.core().is_global()
     }
 
     /// The node a port lives on.
@@ -409,21 +443,17 @@ thread_local! {
 /// What the scratch space may keep between messages.
 const SCRATCH_KEPT: usize = 64 * 1024;
 
-/// Serializes a message for [`Node::snd`] into CBOR bytes, for a local port or a remote
-/// one: they go into a connection as they are, and a local port's handler reads them as
-/// fast as values (measured: local delivery 1.1–1.45× faster than with values, whose larger
-/// allocation moves between the sender's and the driver's threads). Uses this thread's
-/// scratch space (a message serialized while another is, from inside its `Serialize`, takes
-/// fresh space).
-fn encode(msg: &impl Serialize) -> Result<Payload, ValueError> {
+/// Runs `f` with this thread's scratch space for serializing messages (fresh space for a
+/// message serialized while another is, from inside its `Serialize`).
+fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut space) => {
-            let payload = Payload::encode_in(msg, &mut space);
+            let out = f(&mut space);
             if space.capacity() > SCRATCH_KEPT {
                 *space = Vec::new();
             }
-            payload
+            out
         }
-        Err(_) => Payload::encode(msg),
+        Err(_) => f(&mut Vec::new()),
     })
 }

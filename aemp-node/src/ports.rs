@@ -113,7 +113,7 @@ impl Node {
         if !self.port_is_local(port) {
             return Err(Error::NotLocal(port.clone()));
         }
-        let core = lock(&self.shared.core);
+        let core = self.shared.core();
         if !core.port_exists(port.name()) {
             return Err(Error::NoSuchPort(port.clone()));
         }

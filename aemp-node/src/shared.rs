@@ -15,6 +15,7 @@ use crate::async_port::Mailbox;
 use crate::dataconn::DataState;
 use crate::db::FamilyWatch;
 use crate::local::LocalQueues;
+use crate::outbox::Outboxes;
 use crate::services::Services;
 use crate::{Message, NodeEvent, NodeId, PortId, Reason};
 
@@ -147,12 +148,15 @@ impl Wake {
 /// What a [`Node`](crate::Node) handle points to.
 pub(crate) struct Shared {
     pub(crate) node_id: NodeId,
-    /// Lock order: `local`'s map of queues before `core` before `reg`; none is held while
-    /// user code runs.
+    /// Lock order: `local`'s map of queues before `core` before `reg` and the outboxes'
+    /// locks; none is held while user code runs. Taken through [`Shared::core`], which
+    /// empties the outboxes into it first (see [`crate::outbox`]).
     pub(crate) core: Mutex<NodeCore>,
     pub(crate) reg: Mutex<Registry>,
     /// The queues of messages to local ports (see [`crate::local`]).
     pub(crate) local: LocalQueues,
+    /// The outboxes of messages to other nodes (see [`crate::outbox`]).
+    pub(crate) outboxes: Outboxes,
     pub(crate) timers: Mutex<Timers>,
     pub(crate) clock: Clock,
     pub(crate) wake: Wake,

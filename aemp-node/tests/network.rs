@@ -14,6 +14,7 @@ common::runtime_suite! {
     seed_is_global_and_members_are_not,
     discovery_through_the_database_then_messages_both_ways,
     messages_arrive_in_order,
+    a_remote_kill_arrives_after_the_messages_sent_before_it,
     remote_monitor_forms,
     normal_kill_does_not_kill_linked_ports_and_missing_ports_report_no_such_port,
     remote_kill_handler_failures_and_unhandled_messages,
@@ -128,6 +129,37 @@ fn messages_arrive_in_order() {
     }
     let got: Vec<i64> = (0..500).map(|_| next(&rx)).collect();
     assert_eq!(got, (0..500).collect::<Vec<_>>());
+    stop(&[&a, &b, &seed]);
+}
+
+/// Messages a sender sent to a remote port are delivered before the kill it sends after
+/// them: messages leave through the connection's outbox, the kill through the core, which
+/// sends what waits in the outbox first.
+fn a_remote_kill_arrives_after_the_messages_sent_before_it() {
+    let (seed, a, b) = network();
+    for round in 0..5 {
+        let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = received.clone();
+        let p = b.port_with(move |_m| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        let (tx, rx) = channel();
+        b.mon(&p, move |r| {
+            let count = received.load(std::sync::atomic::Ordering::Relaxed);
+            tx.send((count, r.code().map(String::from))).unwrap();
+        })
+        .detach();
+        for i in 0..2_000u32 {
+            a.snd(&p, ("m", i)).unwrap();
+        }
+        a.kil(&p, Reason::new("stop", "now"));
+        let (count, code) = next(&rx);
+        assert_eq!(code.as_deref(), Some("stop"), "round {round}");
+        assert_eq!(
+            count, 2_000,
+            "round {round}: messages handled before the kill"
+        );
+    }
     stop(&[&a, &b, &seed]);
 }
 

@@ -24,7 +24,7 @@ pub mod tls;
 pub mod wire;
 
 pub use wire::{from_slice, from_value, from_values, to_value, to_values, ValueError};
-pub use wire::{DecodeError, DecodeLimits, FrameDecoder, Framing, Packet, Payload, Value};
+pub use wire::{DecodeError, DecodeLimits, Encoded, FrameDecoder, Framing, Packet, Payload, Value};
 
 pub use conn::{ConfigError, ConnConfig, ConnError, ConnEvent, Connection, TlsRole};
 pub use handshake::{AuthMethod, HandshakeError};

@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use aemp_proto::conn::Channel;
-use aemp_proto::{ConnConfig, ConnError, ConnEvent, Framing, HandshakeError, TlsRole, Value};
+use aemp_proto::{
+    ConnConfig, ConnError, ConnEvent, Encoded, Framing, HandshakeError, TlsRole, Value,
+};
 use common::{closed, config, with_fake_tls, Pair};
 
 /// How one side is set up for a given method.
@@ -115,6 +117,28 @@ fn every_method_and_framing_combination_handshakes_and_exchanges_packets() {
                 assert_eq!(received(&pair.a_events), reversed, "{what}");
                 assert_eq!(closed(&pair.a_events), None, "{what} {:?}", pair.a_events);
                 assert_eq!(closed(&pair.b_events), None, "{what}");
+
+                // Messages framed outside the connection, in the framing it sends in (as a
+                // node's outboxes do), arrive as the same packets.
+                let framing = pair.a.send_framing();
+                assert_eq!(framing, Some(a_sends), "{what}");
+                let mut bytes = Vec::new();
+                let mut scratch = Vec::new();
+                let msg = ("msg", -7, [1.5], "text");
+                let encoded = Encoded::serialize(&msg, &mut scratch).unwrap();
+                for port in ["port1", ""] {
+                    a_sends.encode_encoded(port, &encoded, &mut bytes);
+                }
+                pair.a.send_framed(&mut bytes, 2);
+                assert!(bytes.is_empty(), "{what}: the bytes are taken");
+                pair.b_events.clear();
+                pair.run();
+                let values = aemp_proto::to_values(&msg).unwrap();
+                let expected: Vec<Vec<Value>> = ["port1", ""]
+                    .into_iter()
+                    .map(|port| [vec![Value::from(port)], values.clone()].concat())
+                    .collect();
+                assert_eq!(received(&pair.b_events), expected, "{what}");
             }
         }
     }

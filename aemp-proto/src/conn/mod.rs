@@ -489,6 +489,53 @@ impl Connection {
         }
     }
 
+    /// The framing this connection sends in, once it carries messages (after the
+    /// handshake): packets given to [`Connection::send_framed`] must be written in it.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection};
+    /// # fn example(now: Instant) {
+    /// let c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// assert_eq!(c.send_framing(), None); // not authenticated yet
+    /// # }
+    /// ```
+    pub fn send_framing(&self) -> Option<Framing> {
+        match &self.phase {
+            Phase::Data { send, .. } => Some(*send),
+            _ => None,
+        }
+    }
+
+    /// Queues `packets` packets that the caller already wrote in this connection's
+    /// [`send_framing`](Connection::send_framing), taking `bytes` (left empty, its buffer
+    /// swapped in when nothing else waits). Ignored unless the connection carries messages.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Instant};
+    /// # use aemp_proto::{ConnConfig, Connection, Payload};
+    /// # fn example(now: Instant) {
+    /// let mut c = Connection::new(Arc::new(ConnConfig::new("a", Some(b"s".to_vec()))), &[0; 66], now);
+    /// if let Some(framing) = c.send_framing() {
+    ///     let mut bytes = Vec::new();
+    ///     framing.encode_payload("port", &Payload::encode(&("hi",)).unwrap(), &mut bytes);
+    ///     c.send_framed(&mut bytes, 1);
+    /// }
+    /// # }
+    /// ```
+    pub fn send_framed(&mut self, bytes: &mut Vec<u8>, packets: u64) {
+        if !matches!(self.phase, Phase::Data { .. }) {
+            bytes.clear();
+            return;
+        }
+        if self.out.is_empty() {
+            std::mem::swap(&mut self.out, bytes);
+        } else {
+            self.out.append(bytes);
+        }
+        self.traffic.packets_out += packets;
+    }
+
     /// The ID of the data connection this is, `None` for a node connection (known from
     /// the start on the side that opens it, from the remote's greeting on the other).
     ///

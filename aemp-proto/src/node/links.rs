@@ -10,7 +10,12 @@ use super::logs::{throttled, Topic};
 use super::{transport_error, Backlog, ConnId, Event, MonitorId, NodeCore, TransportOutput};
 use crate::conn::{Channel, ConnError, ConnEvent, Connection};
 use crate::Value;
-use crate::{HandshakeError, Packet, Payload};
+use crate::{Framing, HandshakeError, Packet, Payload};
+
+/// How many written buffers the core keeps for reuse (see [`NodeCore::recycle`]).
+const MAX_SPARE_BUFFERS: usize = 4;
+/// The largest written buffer kept for reuse.
+const MAX_SPARE_BYTES: usize = 256 * 1024;
 
 /// One byte stream and what the core knows about it.
 #[derive(Debug)]
@@ -729,6 +734,78 @@ impl NodeCore {
         true
     }
 
+    /// The established connection to `node` and the framing it sends in: a caller may
+    /// write messages for `node` in that framing itself, away from the core, and queue them
+    /// with [`NodeCore::send_framed`]. `None` if `node` is not up.
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// assert_eq!(node.up_link("other"), None);
+    /// # }
+    /// ```
+    pub fn up_link(&self, node: &str) -> Option<(ConnId, Framing)> {
+        let id = self.peers.get(node)?.up?;
+        let framing = self.links.get(&id)?.conn.send_framing()?;
+        Some((id, framing))
+    }
+
+    /// How many times an established connection went down so far: whoever keeps
+    /// something per [`NodeCore::up_link`] checks it again when this changes.
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// assert_eq!(node.links_down(), 0);
+    /// # }
+    /// ```
+    pub fn links_down(&self) -> u64 {
+        self.logs.counts.down
+    }
+
+    /// Queues `packets` messages, written by the caller in the framing
+    /// [`NodeCore::up_link`] gave for `conn`, on `conn` (taking `bytes`, which is left
+    /// empty). False if `conn` is no longer an established connection: the bytes are
+    /// dropped, as the messages in its queue were when it went down (its monitors fired
+    /// then). Bytes that would take the queue over its bound close the connection instead,
+    /// as with [`NodeCore::snd_to`].
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// # use aemp_proto::Payload;
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", Some(b"s".to_vec()))), &[0; 32], now);
+    /// if let Some((conn, framing)) = node.up_link("other") {
+    ///     let mut bytes = Vec::new();
+    ///     framing.encode_payload("p", &Payload::encode(&("hi",)).unwrap(), &mut bytes);
+    ///     node.send_framed(conn, &mut bytes, 1);
+    /// }
+    /// # }
+    /// ```
+    pub fn send_framed(&mut self, conn: ConnId, bytes: &mut Vec<u8>, packets: u64) -> bool {
+        let up = self.links.get(&conn).is_some_and(|link| {
+            let node = link.node.as_deref();
+            node.is_some_and(|n| self.peers.get(n).is_some_and(|p| p.up == Some(conn)))
+        });
+        if !up {
+            bytes.clear();
+            return false;
+        }
+        if self.room_for(conn, bytes.len()) {
+            if let Some(link) = self.links.get_mut(&conn) {
+                link.conn.send_framed(bytes, packets);
+                self.sent_on(conn);
+            }
+        }
+        bytes.clear();
+        true
+    }
+
     /// Makes room on `id` for a packet of about `size` bytes; if that would take its
     /// queue over `max_queued_bytes`, closes it instead (before any memory is taken) and
     /// returns false.
@@ -915,6 +992,25 @@ impl NodeCore {
         self.dirty = dirty;
     }
 
+    /// Gives back a buffer whose bytes were written (what [`TransportOutput::Transmit`]
+    /// carried, or any other emptied buffer): a later transmit reuses its memory instead of
+    /// growing a new buffer from nothing. A few are kept, none larger than 256 KiB.
+    ///
+    /// ```
+    /// # fn example(now: std::time::Instant) {
+    /// # use aemp_proto::conn::ConnConfig;
+    /// # use aemp_proto::node::{NodeConfig, NodeCore};
+    /// let mut node = NodeCore::new(NodeConfig::new(ConnConfig::new("me", None)), &[0; 32], now);
+    /// node.recycle(Vec::with_capacity(4096));
+    /// # }
+    /// ```
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.spare_buffers.len() < MAX_SPARE_BUFFERS && buf.capacity() <= MAX_SPARE_BYTES {
+            buf.clear();
+            self.spare_buffers.push(buf);
+        }
+    }
+
     /// Queues what one open connection has pending as a [`TransportOutput::Transmit`].
     fn flush_link(&mut self, id: ConnId) {
         let Some(link) = self.links.get_mut(&id) else {
@@ -923,11 +1019,14 @@ impl NodeCore {
         if !link.open || !link.writable {
             return;
         }
-        let mut data = Vec::new();
+        // A buffer written before: the connection's next bytes go into its memory.
+        let mut data = self.spare_buffers.pop().unwrap_or_default();
         if link.conn.poll_transmit(&mut data) {
             link.last_tx = self.now;
             self.transports
                 .push_back(TransportOutput::Transmit { conn: id, data });
+        } else {
+            self.spare_buffers.push(data);
         }
         if link.conn.is_closed() {
             // Encrypting what was pending failed: the connection is over.

@@ -149,6 +149,8 @@ pub struct NodeCore {
     peers: BTreeMap<String, Peer>,
     seeds: Vec<Seed>,
     dirty: Vec<ConnId>,
+    /// Emptied buffers to transmit in (see [`NodeCore::recycle`]).
+    spare_buffers: Vec<Vec<u8>>,
     dir: Directory,
     logs: LogThrottle,
     /// Accepted connections not yet authenticated (see [`Limits::max_pending_handshakes`]).
@@ -200,6 +202,7 @@ impl NodeCore {
             peers: BTreeMap::new(),
             seeds,
             dirty: Vec::new(),
+            spare_buffers: Vec::new(),
             logs: LogThrottle::new(now),
             pending_handshakes: 0,
             spawned: HashMap::new(),

@@ -1,7 +1,7 @@
 //! The framings a connection can use in its data phase, and a stream decoder for each.
 
 use super::cbor_scan::scan_message;
-use super::{cbor, fast, json, Packet, Payload, Value};
+use super::{cbor, fast, json, Encoded, Packet, Payload, Value};
 
 /// A data-phase encoding of packets, as named in the greeting and auth lines.
 ///
@@ -116,13 +116,31 @@ impl Framing {
     /// assert_eq!(a, b);
     /// ```
     pub fn encode_payload(self, port: &str, msg: &Payload, out: &mut Vec<u8>) {
-        match (self, msg.as_cbor(), msg.as_values()) {
-            (Framing::Cbor, Some((bytes, count)), _) => {
-                cbor::encode_encoded_message(port, bytes, count, out)
-            }
-            (Framing::Fast, Some((bytes, count)), _)
-                if fast::encode_cbor_message(port, bytes, count, out) => {}
-            (_, _, Some(values)) => self.encode_message(port, values, out),
+        match msg.as_encoded() {
+            Some(encoded) => self.encode_encoded(port, &encoded, out),
+            // Not bytes, so values.
+            None => self.encode_message(port, msg.as_values().unwrap_or_default(), out),
+        }
+    }
+
+    /// Appends the packet `[port, msg...]` for a message serialized with
+    /// [`Encoded::serialize`]: the bytes as they are in `cbor`, converted item by item in
+    /// the fast framing, through values in `json`.
+    ///
+    /// ```
+    /// # use aemp_proto::{Encoded, Framing, Value};
+    /// let mut scratch = Vec::new();
+    /// let msg = Encoded::serialize(&("x", 1), &mut scratch).unwrap();
+    /// let (mut a, mut b) = (Vec::new(), Vec::new());
+    /// Framing::Json.encode_encoded("p", &msg, &mut a);
+    /// Framing::Json.encode_message("p", &[Value::from("x"), Value::Int(1)], &mut b);
+    /// assert_eq!(a, b);
+    /// ```
+    pub fn encode_encoded(self, port: &str, msg: &Encoded<'_>, out: &mut Vec<u8>) {
+        let (items, count) = (msg.items(), msg.len());
+        match self {
+            Framing::Cbor => cbor::encode_encoded_message(port, items, count, out),
+            Framing::Fast if fast::encode_cbor_message(port, items, count, out) => {}
             _ => self.encode_message(port, &msg.to_values(), out),
         }
     }

@@ -24,6 +24,6 @@ mod serde_value;
 pub mod value;
 
 pub use framing::{DecodeError, DecodeLimits, FrameDecoder, Framing};
-pub use payload::{Packet, Payload};
+pub use payload::{Encoded, Packet, Payload};
 pub use serde_value::{from_slice, from_value, from_values, to_value, to_values, ValueError};
 pub use value::Value;

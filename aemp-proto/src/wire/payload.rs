@@ -5,6 +5,7 @@
 use std::fmt;
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde::Serialize;
 
 use super::cbor_scan::{Body, Scanned};
@@ -68,22 +69,26 @@ impl Payload {
         msg: &T,
         scratch: &mut Vec<u8>,
     ) -> Result<Payload, ValueError> {
-        match cbor_ser::encode_message(msg, scratch) {
-            // Every item takes a byte at least, so the count fits when the length does.
-            Ok((start, count)) if u32::try_from(scratch.len()).is_ok() => Ok(Payload(Repr::Cbor {
-                frame: scratch[start..].to_vec(),
-                body: 0,
-                count: count as u32,
-            })),
-            _ => to_values(msg).map(Payload::from),
+        match Encoded::serialize(msg, scratch) {
+            Ok(encoded) => Ok(encoded.to_payload()),
+            Err(_) => to_values(msg).map(Payload::from),
         }
     }
 
-    /// The CBOR bytes of the values and their number, when the payload holds bytes.
-    pub(super) fn as_cbor(&self) -> Option<(&[u8], usize)> {
+    /// The values as CBOR bytes, when the payload holds bytes.
+    ///
+    /// ```
+    /// # use aemp_proto::{Payload, Value};
+    /// assert_eq!(Payload::encode(&("a", 1)).unwrap().as_encoded().unwrap().len(), 2);
+    /// assert!(Payload::from(vec![Value::Null]).as_encoded().is_none());
+    /// ```
+    pub fn as_encoded(&self) -> Option<Encoded<'_>> {
         match &self.0 {
             Repr::Values(_) => None,
-            Repr::Cbor { frame, body, count } => Some((&frame[*body as usize..], *count as usize)),
+            Repr::Cbor { frame, body, count } => Some(Encoded {
+                items: &frame[*body as usize..],
+                count: *count as usize,
+            }),
         }
     }
 
@@ -228,6 +233,119 @@ impl Payload {
                 })
             }
         }
+    }
+}
+
+/// A message's values serialized as CBOR into space the caller lends: what
+/// [`Payload::encode_in`] copies out, for a caller that writes the message somewhere at
+/// once (into a connection's framing with [`Framing::encode_encoded`](crate::Framing::encode_encoded))
+/// and needs no payload of its own.
+///
+/// ```
+/// use aemp_proto::{Encoded, Framing, Payload};
+/// let mut scratch = Vec::new();
+/// let msg = Encoded::serialize(&("add", 2), &mut scratch).unwrap();
+/// let (mut a, mut b) = (Vec::new(), Vec::new());
+/// Framing::Cbor.encode_encoded("p", &msg, &mut a);
+/// Framing::Cbor.encode_payload("p", &msg.to_payload(), &mut b);
+/// assert_eq!(a, b);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Encoded<'a> {
+    items: &'a [u8],
+    count: usize,
+}
+
+impl<'a> Encoded<'a> {
+    /// Serializes a message (anything serializing as a sequence; `()` is the empty
+    /// message) into `scratch` (its content is replaced). Fails where
+    /// [`Payload::encode`] would take the value path: a sequence of unknown length, or not
+    /// a sequence at all.
+    ///
+    /// ```
+    /// # use aemp_proto::Encoded;
+    /// let mut scratch = Vec::new();
+    /// assert_eq!(Encoded::serialize(&("x", 1), &mut scratch).unwrap().encoded_len(), 3);
+    /// assert!(Encoded::serialize(&7, &mut scratch).is_err());
+    /// ```
+    pub fn serialize<T: Serialize + ?Sized>(
+        msg: &T,
+        scratch: &'a mut Vec<u8>,
+    ) -> Result<Encoded<'a>, ValueError> {
+        let (start, count) = cbor_ser::encode_message(msg, scratch)?;
+        // Every item takes a byte at least, so the count fits when the length does.
+        if u32::try_from(scratch.len()).is_err() {
+            return Err(serde::ser::Error::custom("message too large"));
+        }
+        Ok(Encoded {
+            items: &scratch[start..],
+            count,
+        })
+    }
+
+    /// How many values.
+    ///
+    /// ```
+    /// # let mut s = Vec::new();
+    /// assert_eq!(aemp_proto::Encoded::serialize(&(), &mut s).unwrap().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are no values.
+    ///
+    /// ```
+    /// # let mut s = Vec::new();
+    /// assert!(aemp_proto::Encoded::serialize(&(), &mut s).unwrap().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// How many bytes the values take.
+    ///
+    /// ```
+    /// # let mut s = Vec::new();
+    /// assert_eq!(aemp_proto::Encoded::serialize(&("ab",), &mut s).unwrap().encoded_len(), 3);
+    /// ```
+    pub fn encoded_len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The CBOR bytes of the values (without an array head).
+    pub(super) fn items(&self) -> &'a [u8] {
+        self.items
+    }
+
+    /// A payload of its own (the bytes copied).
+    ///
+    /// ```
+    /// # use aemp_proto::{Encoded, Value};
+    /// let mut s = Vec::new();
+    /// let p = Encoded::serialize(&("x",), &mut s).unwrap().to_payload();
+    /// assert_eq!(p.into_values(), vec![Value::from("x")]);
+    /// ```
+    pub fn to_payload(&self) -> Payload {
+        Payload(Repr::Cbor {
+            frame: self.items.to_vec(),
+            body: 0,
+            count: self.count as u32,
+        })
+    }
+
+    /// The values, decoded.
+    ///
+    /// ```
+    /// # use aemp_proto::{Encoded, Value};
+    /// let mut s = Vec::new();
+    /// let msg = Encoded::serialize(&("x", 1), &mut s).unwrap();
+    /// assert_eq!(msg.to_values(), vec![Value::from("x"), Value::Int(1)]);
+    /// ```
+    pub fn to_values(&self) -> Vec<Value> {
+        // Bytes our own serializer wrote always decode into values.
+        Deserialize::deserialize(De::elements(&mut Body::new(self.items, 0), self.count))
+            .unwrap_or_default()
     }
 }
 

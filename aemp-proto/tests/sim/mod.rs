@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use aemp_proto::conn::{Channel, ConnConfig};
 use aemp_proto::node::{
-    ConnId, Event, MonitorAction, MonitorId, NodeConfig, NodeCore, TransportOutput,
+    split_port_id, ConnId, Event, MonitorAction, MonitorId, NodeConfig, NodeCore, TransportOutput,
 };
-use aemp_proto::{Framing, Value};
+use aemp_proto::{Encoded, Framing, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -77,6 +77,68 @@ pub struct SimNode {
     pub epochs: HashMap<usize, Vec<Epoch>>,
     pub next_seq: HashMap<usize, u64>,
     generation: u64,
+    /// Messages framed outside the core per target node, as aemp-node's outboxes keep
+    /// them for an up connection.
+    outboxes: BTreeMap<String, SimOutbox>,
+    /// The core's `links_down` when the outboxes were last checked against it.
+    seen_down: u64,
+}
+
+/// Framed messages waiting for one connection.
+struct SimOutbox {
+    conn: ConnId,
+    framing: Framing,
+    bytes: Vec<u8>,
+    packets: u64,
+}
+
+impl SimNode {
+    /// The core, once the outboxes' bytes went into it: every use of aemp-node's core
+    /// moves them first.
+    pub fn flushed(&mut self) -> &mut NodeCore {
+        for outbox in self.outboxes.values_mut() {
+            let packets = std::mem::take(&mut outbox.packets);
+            if packets > 0 {
+                self.core
+                    .send_framed(outbox.conn, &mut outbox.bytes, packets);
+            }
+        }
+        &mut self.core
+    }
+
+    /// Frames `msg` for port `target` into the outbox of its node, if that node is up;
+    /// false if it is not. Outboxes of connections that went down are dropped first, with
+    /// what they held, as aemp-node closes them when the core sees the connection go.
+    fn send_through_outbox(&mut self, target: &str, msg: &[Value]) -> bool {
+        let down = self.core.links_down();
+        if down != self.seen_down {
+            self.seen_down = down;
+            let core = &self.core;
+            self.outboxes
+                .retain(|node, o| core.up_link(node).is_some_and(|(conn, _)| conn == o.conn));
+        }
+        let (node, port) = split_port_id(target);
+        if !self.outboxes.contains_key(node) {
+            let Some((conn, framing)) = self.core.up_link(node) else {
+                return false;
+            };
+            let outbox = SimOutbox {
+                conn,
+                framing,
+                bytes: Vec::new(),
+                packets: 0,
+            };
+            self.outboxes.insert(node.to_owned(), outbox);
+        }
+        let outbox = self.outboxes.get_mut(node).expect("inserted above");
+        let mut scratch = Vec::new();
+        let encoded = Encoded::serialize(msg, &mut scratch).expect("a sequence of values");
+        outbox
+            .framing
+            .encode_encoded(port, &encoded, &mut outbox.bytes);
+        outbox.packets += 1;
+        true
+    }
 }
 
 pub struct Net {
@@ -164,6 +226,8 @@ impl Net {
             epochs: HashMap::new(),
             next_seq: HashMap::new(),
             generation,
+            outboxes: BTreeMap::new(),
+            seen_down: 0,
         }
     }
 
@@ -182,11 +246,11 @@ impl Net {
         while let Some(i) = self.dirty.pop_first() {
             loop {
                 let mut any = false;
-                while let Some(out) = self.nodes[i].core.poll_transport() {
+                while let Some(out) = self.nodes[i].flushed().poll_transport() {
                     any = true;
                     self.handle_transport(i, out);
                 }
-                while let Some(event) = self.nodes[i].core.poll_event() {
+                while let Some(event) = self.nodes[i].flushed().poll_event() {
                     any = true;
                     self.handle_event(i, event);
                 }
@@ -199,7 +263,7 @@ impl Net {
     }
 
     fn refresh_timer(&mut self, i: usize) {
-        let next = self.nodes[i].core.poll_timeout();
+        let next = self.nodes[i].flushed().poll_timeout();
         if let Some(old) = std::mem::replace(&mut self.timer_of[i], next) {
             self.timers.remove(&(old, i));
         }
@@ -214,7 +278,7 @@ impl Net {
             TransportOutput::Connect { conn, addr } => {
                 let target: usize = addr.trim_start_matches("sim:").parse().unwrap();
                 if target < self.nodes.len() && self.reachable(i, target) {
-                    let other = self.nodes[target].core.accept(Channel::Plain, now);
+                    let other = self.nodes[target].flushed().accept(Channel::Plain, now);
                     self.dirty.insert(target);
                     let idx = self.pipes.len();
                     self.pipes.push(Some(Pipe {
@@ -223,10 +287,12 @@ impl Net {
                     }));
                     self.pipe_of.insert((i, conn), idx);
                     self.pipe_of.insert((target, other), idx);
-                    self.nodes[i].core.conn_connected(conn, Channel::Plain, now);
+                    self.nodes[i]
+                        .flushed()
+                        .conn_connected(conn, Channel::Plain, now);
                 } else {
                     self.nodes[i]
-                        .core
+                        .flushed()
                         .conn_closed(conn, "connection refused", now);
                 }
             }
@@ -312,7 +378,7 @@ impl Net {
             self.pipe_of.remove(&end);
             if Some(end.0) != silent {
                 self.nodes[end.0]
-                    .core
+                    .flushed()
                     .conn_closed(end.1, "connection cut", now);
                 self.dirty.insert(end.0);
             }
@@ -384,7 +450,7 @@ impl Net {
             };
             let now = self.instant();
             let monitor = self.nodes[from]
-                .core
+                .flushed()
                 .monitor(&target, MonitorAction::Callback, now);
             self.dirty.insert(from);
             self.nodes[from].epochs.entry(to).or_default().push(Epoch {
@@ -414,11 +480,13 @@ impl Net {
         epoch.sent.push(seq);
         let target = epoch.target.clone();
         let now = self.instant();
-        self.nodes[from].core.snd(
-            &target,
-            vec![Value::from("seq"), Value::from(me), Value::from(seq as i64)],
-            now,
-        );
+        let msg = vec![Value::from("seq"), Value::from(me), Value::from(seq as i64)];
+        // Half the messages go through an outbox while their node is up, as aemp-node's
+        // senders do, the others through the core.
+        let node = &mut self.nodes[from];
+        if !(self.rng.gen_bool(0.5) && node.send_through_outbox(&target, &msg)) {
+            node.flushed().snd(&target, msg, now);
+        }
         self.dirty.insert(from);
     }
 
@@ -445,11 +513,11 @@ impl Net {
             let (_, d) = self.queue.pop_first().unwrap();
             self.dirty.insert(d.to.0);
             match d.chunk {
-                Chunk::Data(bytes) => self.nodes[d.to.0].core.conn_input(d.to.1, &bytes, now),
+                Chunk::Data(bytes) => self.nodes[d.to.0].flushed().conn_input(d.to.1, &bytes, now),
                 Chunk::Eof => {
                     self.pipe_of.remove(&d.to);
                     self.nodes[d.to.0]
-                        .core
+                        .flushed()
                         .conn_closed(d.to.1, "end of file", now)
                 }
             }
@@ -460,7 +528,7 @@ impl Net {
                 }
                 self.timers.pop_first();
                 self.timer_of[i] = None;
-                self.nodes[i].core.handle_timeout(now);
+                self.nodes[i].flushed().handle_timeout(now);
                 self.dirty.insert(i);
             }
         }

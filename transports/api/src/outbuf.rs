@@ -18,10 +18,13 @@ impl OutBuf {
         self.buf.len() - self.pos
     }
 
-    /// Queues `data` behind what is pending (taking it over when nothing is).
-    pub(crate) fn push(&mut self, data: Vec<u8>) {
+    /// Queues the bytes of `data` behind what is pending, leaving `data` empty: when nothing
+    /// is pending, `data`'s buffer is taken over and this one's (emptied, its capacity kept)
+    /// is left in `data` for the caller to fill again.
+    pub(crate) fn push(&mut self, data: &mut Vec<u8>) {
         if self.pending() == 0 {
-            self.buf = data;
+            std::mem::swap(&mut self.buf, data);
+            data.clear();
             self.pos = 0;
             return;
         }
@@ -29,7 +32,7 @@ impl OutBuf {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
-        self.buf.extend_from_slice(&data);
+        self.buf.append(data);
     }
 
     /// Writes what is pending: the whole rest in one write call, again after a partial
@@ -60,10 +63,16 @@ mod tests {
     #[test]
     fn push_takes_over_and_appends() {
         let mut b = OutBuf::default();
-        b.push(vec![1, 2, 3]);
+        b.buf.reserve(100);
+        let mut data = vec![1, 2, 3];
+        b.push(&mut data);
         assert_eq!(b.pending(), 3);
+        assert!(
+            data.is_empty() && data.capacity() >= 100,
+            "the old buffer comes back"
+        );
         b.pos = 2;
-        b.push(vec![4]);
+        b.push(&mut vec![4]);
         assert_eq!(b.pending(), 2);
         assert_eq!(&b.buf[b.pos..], &[3, 4]);
     }

@@ -166,7 +166,9 @@ impl Streams {
         );
     }
 
-    /// Queues bytes for a stream; they go out with the next [`Streams::poll_output`]. Data
+    /// Queues the bytes of `data` for a stream; they go out with the next
+    /// [`Streams::poll_output`]. `data` is left empty, often holding a written buffer of the
+    /// stream's to fill again (its memory is reused instead of freed and grown anew). Data
     /// for an unknown stream is dropped. Returns whether the stream takes more: `false`
     /// once it holds [`StreamOptions::write_window`] bytes unwritten (the caller should
     /// stop until [`StreamEvent::Writable`]).
@@ -176,11 +178,14 @@ impl Streams {
     /// let mut s = Streams::new(StreamOptions { write_window: 4, ..Default::default() });
     /// let id = aemp_proto::node::ConnId(1);
     /// s.connect(id, "h:1", Box::pin(std::future::pending()));
-    /// assert!(s.transmit(id, vec![0; 3]));
-    /// assert!(!s.transmit(id, vec![0; 1]));
+    /// let mut data = vec![0; 3];
+    /// assert!(s.transmit(id, &mut data));
+    /// assert!(data.is_empty());
+    /// assert!(!s.transmit(id, &mut vec![0; 1]));
     /// ```
-    pub fn transmit(&mut self, id: ConnId, data: Vec<u8>) -> bool {
+    pub fn transmit(&mut self, id: ConnId, data: &mut Vec<u8>) -> bool {
         let Some(conn) = self.conns.get_mut(&id) else {
+            data.clear();
             return true;
         };
         conn.out.push(data);
