@@ -11,7 +11,10 @@ use serde::de::DeserializeOwned;
 ///
 /// A message received over CBOR keeps its values encoded until they are used:
 /// [`decode`](Message::decode) reads them straight into a Rust type, and the values
-/// themselves (through `Deref`) are built on first use.
+/// themselves (through `Deref`) are built on first use. Its bytes share the memory they
+/// were read (or, for a local sender, serialized) into with the messages around it, so
+/// keep what you decode from a message rather than the message itself when you keep it
+/// long.
 ///
 /// ```
 /// use aemp_node::Message;

@@ -25,28 +25,47 @@ pub(super) struct Scanned {
     pub(super) count: usize,
 }
 
+/// Why [`scan_message`] found no message at the start of a buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum NoMessage {
+    /// The buffer ends inside what may still be a plain message: more bytes may complete
+    /// it.
+    Short,
+    /// Something else (a keepalive, a request to the node port, an item the scan does not
+    /// take, a packet past the limits or an error): the value decoder handles it.
+    Other,
+}
+
 /// The message packet at the start of `buf`, if it is complete and plain: a definite-length
 /// array whose first item is a non-empty string, with no indefinite-length items,
-/// within the limits and under 4 GiB. `None` for anything else (an incomplete packet, a keepalive, a
-/// request to the node port, an error): the value decoder handles those.
-pub(super) fn scan_message(buf: &[u8], limits: &DecodeLimits) -> Option<Scanned> {
-    let window = &buf[..buf.len().min(limits.max_frame).min(u32::MAX as usize)];
-    let (initial, items, array_head) = head(window, 0)?;
-    if initial >> 5 != ARRAY || items < 1 || limits.max_depth < 1 {
-        return None;
+/// within the limits and under 4 GiB.
+pub(super) fn scan_message(buf: &[u8], limits: &DecodeLimits) -> Result<Scanned, NoMessage> {
+    // Nothing longer is a message the scan takes: what declares more is never short.
+    let limit = limits.max_frame.min(u32::MAX as usize);
+    let window = &buf[..buf.len().min(limit)];
+    let (initial, items, array_head) = read_head(window, 0)?;
+    if initial >> 5 != ARRAY || items < 1 || items > limit as u64 || limits.max_depth < 1 {
+        return Err(NoMessage::Other);
     }
-    let (initial, len, port_head) = head(window, array_head)?;
+    let (initial, len, port_head) = read_head(window, array_head)?;
     if !matches!(initial >> 5, TEXT | BYTES) {
-        return None;
+        return Err(NoMessage::Other);
     }
     let start = array_head + port_head;
-    let port = start..start.checked_add(usize::try_from(len).ok()?)?;
-    if port.is_empty() || port.end > window.len() {
-        return None;
+    let port_end = usize::try_from(len)
+        .ok()
+        .and_then(|len| start.checked_add(len))
+        .ok_or(NoMessage::Other)?;
+    let port = start..port_end;
+    if port.is_empty() || port.end > limit {
+        return Err(NoMessage::Other);
     }
-    let count = usize::try_from(items - 1).ok()?;
-    let end = skip(window, port.end, items - 1, limits.max_depth - 1)?;
-    Some(Scanned {
+    if port.end > window.len() {
+        return Err(NoMessage::Short);
+    }
+    let count = usize::try_from(items - 1).map_err(|_| NoMessage::Other)?;
+    let end = skip(window, limit, port.end, items - 1, limits.max_depth - 1)?;
+    Ok(Scanned {
         end,
         port: port.clone(),
         body: port.end,
@@ -54,23 +73,47 @@ pub(super) fn scan_message(buf: &[u8], limits: &DecodeLimits) -> Option<Scanned>
     })
 }
 
+/// The head at `pos`: [`NoMessage::Short`] if `buf` ends within it, [`NoMessage::Other`] if
+/// it is not one the scan takes (an indefinite length, a reserved value).
+fn read_head(buf: &[u8], pos: usize) -> Result<(u8, u64, usize), NoMessage> {
+    match (head(buf, pos), buf.get(pos)) {
+        (Some(head), _) => Ok(head),
+        (None, Some(initial)) if initial & 0x1f >= 28 => Err(NoMessage::Other),
+        (None, _) => Err(NoMessage::Short),
+    }
+}
+
 /// Skips `items` complete items from `pos`, allowing `levels` more levels of nesting;
-/// where they end, or `None` if they are incomplete or not plain (see [`scan_message`]).
-fn skip(buf: &[u8], mut pos: usize, items: u64, levels: usize) -> Option<usize> {
+/// where they end (see [`scan_message`] for why there may be none). Items that would end
+/// past `limit` are [`NoMessage::Other`], not short.
+fn skip(
+    buf: &[u8],
+    limit: usize,
+    mut pos: usize,
+    items: u64,
+    levels: usize,
+) -> Result<usize, NoMessage> {
     // Strings and numbers need no stack of open levels: messages are mostly made of them.
     for done in 0..items {
-        let (initial, arg, len) = head(buf, pos)?;
+        let (initial, arg, len) = read_head(buf, pos)?;
         match scalar_end(initial, arg, pos + len) {
             Scalar::End(end) if end <= buf.len() => pos = end,
-            Scalar::End(_) | Scalar::Invalid => return None,
-            Scalar::Not => return skip_nested(buf, pos, items - done, levels),
+            Scalar::End(end) => return Err(short_below(end, limit)),
+            Scalar::Invalid => return Err(NoMessage::Other),
+            Scalar::Not => return skip_nested(buf, limit, pos, items - done, levels),
         }
     }
-    Some(pos)
+    Ok(pos)
 }
 
 /// [`skip`] from an item that is not a scalar, with a stack of the levels it opens.
-fn skip_nested(buf: &[u8], mut pos: usize, items: u64, levels: usize) -> Option<usize> {
+fn skip_nested(
+    buf: &[u8],
+    limit: usize,
+    mut pos: usize,
+    items: u64,
+    levels: usize,
+) -> Result<usize, NoMessage> {
     // Items still to skip at each open level, the outermost first.
     let mut left: SmallVec<[u64; 16]> = smallvec![items];
     while let Some(n) = left.last_mut() {
@@ -79,10 +122,10 @@ fn skip_nested(buf: &[u8], mut pos: usize, items: u64, levels: usize) -> Option<
             continue;
         }
         *n -= 1;
-        let (initial, arg, len) = head(buf, pos)?;
+        let (initial, arg, len) = read_head(buf, pos)?;
         pos = match scalar_end(initial, arg, pos + len) {
             Scalar::End(end) => end,
-            Scalar::Invalid => return None,
+            Scalar::Invalid => return Err(NoMessage::Other),
             Scalar::Not if initial >> 5 == TAG => {
                 // The tagged item follows in the same place.
                 *n += 1;
@@ -90,25 +133,37 @@ fn skip_nested(buf: &[u8], mut pos: usize, items: u64, levels: usize) -> Option<
             }
             Scalar::Not if left.len() <= levels => {
                 let children = if initial >> 5 == MAP {
-                    arg.checked_mul(2)?
+                    arg.checked_mul(2).ok_or(NoMessage::Other)?
                 } else {
                     arg
                 };
                 pos += len;
                 // Every child takes a byte at least.
+                if children > (limit.saturating_sub(pos)) as u64 {
+                    return Err(NoMessage::Other);
+                }
                 if children > (buf.len().saturating_sub(pos)) as u64 {
-                    return None;
+                    return Err(NoMessage::Short);
                 }
                 left.push(children);
                 pos
             }
-            Scalar::Not => return None,
+            Scalar::Not => return Err(NoMessage::Other),
         };
         if pos > buf.len() {
-            return None;
+            return Err(short_below(pos, limit));
         }
     }
-    Some(pos)
+    Ok(pos)
+}
+
+/// An item ending at `end`, past the bytes at hand: short if it may fit within `limit`.
+fn short_below(end: usize, limit: usize) -> NoMessage {
+    if end <= limit {
+        NoMessage::Short
+    } else {
+        NoMessage::Other
+    }
 }
 
 /// What an item is, seen from its head.
@@ -203,7 +258,8 @@ impl<'de> Source<'de> for Body<'de> {
     }
 
     fn skip_item(&mut self) -> Result<(), ValueError> {
-        self.pos = skip(self.buf, self.pos, 1, usize::MAX).ok_or_else(Body::truncated)?;
+        self.pos =
+            (skip(self.buf, usize::MAX, self.pos, 1, usize::MAX)).map_err(|_| Body::truncated())?;
         Ok(())
     }
 }
@@ -241,21 +297,47 @@ mod tests {
             encoded(&[]),                             // a keepalive
             request,                                  // to the node port
             encoded(&[Value::Int(1)]),                // no port name
-            complete[..complete.len() - 1].to_vec(),  // incomplete
             vec![0x82, 0x61, b'p', 0x9f, 0x01, 0xff], // indefinite length
             vec![0x82, 0x61, b'p', 0xf8, 0x10],       // a simple value we do not know
+            vec![0x82, 0x61, b'p', 0x1c],             // a reserved head
         ] {
-            assert_eq!(scan_message(&bytes, &limits), None, "{bytes:x?}");
+            assert_eq!(
+                scan_message(&bytes, &limits),
+                Err(NoMessage::Other),
+                "{bytes:x?}"
+            );
         }
         let shallow = DecodeLimits {
             max_depth: 1,
             ..limits
         };
-        assert_eq!(scan_message(&complete, &shallow), None);
+        assert_eq!(scan_message(&complete, &shallow), Err(NoMessage::Other));
         let small = DecodeLimits {
             max_frame: complete.len() - 1,
             ..limits
         };
-        assert_eq!(scan_message(&complete, &small), None);
+        assert_eq!(scan_message(&complete, &small), Err(NoMessage::Other));
+    }
+
+    #[test]
+    fn every_cut_of_a_plain_message_is_short() {
+        let limits = DecodeLimits::default();
+        let packet = encoded(&[
+            Value::from("port"),
+            Value::from("x".repeat(300)),
+            Value::Array(vec![
+                Value::Int(1),
+                Value::Map(vec![(Value::Int(2), Value::Null)]),
+            ]),
+            Value::Float(1.5),
+        ]);
+        for cut in 0..packet.len() {
+            assert_eq!(
+                scan_message(&packet[..cut], &limits),
+                Err(NoMessage::Short),
+                "cut at {cut}"
+            );
+        }
+        assert!(scan_message(&packet, &limits).is_ok());
     }
 }

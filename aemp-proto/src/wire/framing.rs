@@ -1,6 +1,8 @@
 //! The framings a connection can use in its data phase, and a stream decoder for each.
 
-use super::cbor_scan::scan_message;
+use bytes::{Buf, BytesMut};
+
+use super::cbor_scan::{scan_message, NoMessage};
 use super::{cbor, fast, json, Encoded, Packet, Payload, Value};
 
 /// A data-phase encoding of packets, as named in the greeting and auth lines.
@@ -163,8 +165,9 @@ impl Framing {
         FrameDecoder {
             framing: self,
             limits,
-            buf: Vec::new(),
+            buf: BytesMut::new(),
             pos: 0,
+            short_scans: 0,
             state,
             failed: None,
         }
@@ -317,8 +320,10 @@ pub struct FrameDecoder {
     framing: Framing,
     limits: DecodeLimits,
     /// Received bytes; everything before `pos` is consumed.
-    buf: Vec<u8>,
+    buf: BytesMut,
     pos: usize,
+    /// How often the packet at `pos` was scanned and found cut short.
+    short_scans: u8,
     state: State,
     failed: Option<DecodeError>,
 }
@@ -334,6 +339,12 @@ enum State {
     Json(json::Decoder),
 }
 
+/// How many times a CBOR message cut short is scanned again before the value decoder takes
+/// it on.
+const MAX_SHORT_SCANS: u8 = 4;
+/// Cut messages at least this long go to the value decoder at once.
+const RESCAN_BELOW: usize = 64 * 1024;
+
 /// Buffers whose capacity exceeds this are shrunk once they are (nearly) empty again.
 const SHRINK_ABOVE: usize = 64 * 1024;
 
@@ -347,15 +358,13 @@ impl FrameDecoder {
     /// assert_eq!(dec.buffered_len(), 4);
     /// ```
     pub fn feed(&mut self, bytes: &[u8]) {
-        // Compact when at least half the buffer is consumed: the copy is never larger than
-        // what was consumed since the last compaction, so it is amortised O(1) per byte.
-        if self.pos > 0 && self.pos >= self.buf.len() / 2 {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-            if self.buf.capacity() > SHRINK_ABOVE && self.buf.len() + bytes.len() < SHRINK_ABOVE / 2
-            {
-                self.buf.shrink_to(SHRINK_ABOVE);
-            }
+        // The consumed bytes go (the buffer's start moves); `BytesMut` moves what is left
+        // to the front, or takes new memory while received messages still share the old,
+        // when it needs room: amortised O(1) per byte.
+        self.buf.advance(self.pos);
+        self.pos = 0;
+        if self.buf.capacity() > SHRINK_ABOVE && self.buf.len() + bytes.len() < SHRINK_ABOVE / 2 {
+            self.buf = BytesMut::from(&self.buf[..]);
         }
         self.buf.extend_from_slice(bytes);
     }
@@ -400,11 +409,29 @@ impl FrameDecoder {
                 let scan = if dec.is_idle() {
                     scan_message(input, &self.limits)
                 } else {
-                    None
+                    Err(NoMessage::Other)
                 };
-                if let Some(scan) = scan {
-                    self.pos += scan.end;
-                    return Ok(Some(Packet::scanned(input, scan)));
+                match scan {
+                    Ok(scan) => {
+                        self.short_scans = 0;
+                        // The message keeps its bytes where they were read: split off,
+                        // shared.
+                        self.buf.advance(self.pos);
+                        self.pos = 0;
+                        let frame = self.buf.split_to(scan.end).freeze();
+                        return Ok(Some(Packet::scanned(frame, scan)));
+                    }
+                    // A message cut by the end of a read: scanned again when more comes
+                    // (a few times, and only while it is small, so that a peer dribbling
+                    // bytes cannot make the rescans quadratic; the value decoder then
+                    // takes it on incrementally).
+                    Err(NoMessage::Short)
+                        if self.short_scans < MAX_SHORT_SCANS && input.len() < RESCAN_BELOW =>
+                    {
+                        self.short_scans += 1;
+                        return Ok(None);
+                    }
+                    Err(_) => self.short_scans = 0,
                 }
                 dec.decode(&self.buf, &mut self.pos, &self.limits)
             }

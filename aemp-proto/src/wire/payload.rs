@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde::Serialize;
@@ -32,9 +33,10 @@ pub struct Payload(Repr);
 #[derive(Clone)]
 enum Repr {
     Values(Vec<Value>),
-    /// `count` CBOR values from `frame[body..]`.
+    /// `count` CBOR values from `frame[body..]`. A received message's frame shares the
+    /// memory its connection read it into (no copy, no allocation of its own).
     Cbor {
-        frame: Vec<u8>,
+        frame: Bytes,
         body: u32,
         count: u32,
     },
@@ -328,7 +330,31 @@ impl<'a> Encoded<'a> {
     /// ```
     pub fn to_payload(&self) -> Payload {
         Payload(Repr::Cbor {
-            frame: self.items.to_vec(),
+            frame: Bytes::from(self.items.to_vec()),
+            body: 0,
+            count: self.count as u32,
+        })
+    }
+
+    /// A payload of its own whose bytes are copied into `arena` and split off it: many
+    /// small payloads share one allocation, freed when the last of them is dropped (the
+    /// arena takes new memory when it has too little room left: at least `chunk` bytes).
+    ///
+    /// ```
+    /// # use aemp_proto::{Encoded, Value};
+    /// let (mut s, mut arena) = (Vec::new(), bytes::BytesMut::new());
+    /// let p = Encoded::serialize(&("x",), &mut s).unwrap().to_payload_in(&mut arena, 4096);
+    /// let q = Encoded::serialize(&("y",), &mut s).unwrap().to_payload_in(&mut arena, 4096);
+    /// assert_eq!(p.into_values(), vec![Value::from("x")]);
+    /// assert_eq!(q.into_values(), vec![Value::from("y")]);
+    /// ```
+    pub fn to_payload_in(&self, arena: &mut BytesMut, chunk: usize) -> Payload {
+        if arena.capacity() < self.items.len() {
+            *arena = BytesMut::with_capacity(chunk.max(self.items.len()));
+        }
+        arena.extend_from_slice(self.items);
+        Payload(Repr::Cbor {
+            frame: arena.split().freeze(),
             body: 0,
             count: self.count as u32,
         })
@@ -397,7 +423,7 @@ enum PacketRepr {
     Values(Vec<Value>),
     /// A message to the port named by `frame[port..body]`, then `count` CBOR values.
     Message {
-        frame: Vec<u8>,
+        frame: Bytes,
         port: u32,
         body: u32,
         count: u32,
@@ -405,11 +431,11 @@ enum PacketRepr {
 }
 
 impl Packet {
-    /// The packet scanned at the start of `buf` (the scan keeps packets under 4 GiB, so
-    /// its offsets fit a `u32`).
-    pub(super) fn scanned(buf: &[u8], scan: Scanned) -> Packet {
+    /// The packet `frame`, as scanned (the scan keeps packets under 4 GiB, so its offsets
+    /// fit a `u32`).
+    pub(super) fn scanned(frame: Bytes, scan: Scanned) -> Packet {
         Packet(PacketRepr::Message {
-            frame: buf[..scan.end].to_vec(),
+            frame,
             port: scan.port.start as u32,
             body: scan.body as u32,
             count: scan.count as u32,
