@@ -124,7 +124,10 @@ pub struct Connection {
     data_ended: bool,
     /// We ended our side of a data connection ([`Connection::end_data`]).
     data_sent_end: bool,
-    /// What we send, in the protocol's bytes (before TLS encrypts them, if it runs).
+    /// What we send, in the protocol's bytes (before TLS encrypts them, if it runs): whole
+    /// buffers queued as they were given ([`Connection::send_framed`]), then `out`.
+    queued: VecDeque<Vec<u8>>,
+    queued_bytes: usize,
     out: Vec<u8>,
     /// With TLS: bytes for the stream as they are (our plaintext greeting, then records).
     wire: Vec<u8>,
@@ -209,6 +212,8 @@ impl Connection {
             data_read: 0,
             data_ended: false,
             data_sent_end: false,
+            queued: VecDeque::new(),
+            queued_bytes: 0,
             out: Vec::new(),
             wire: Vec::new(),
             decrypted: Vec::new(),
@@ -299,8 +304,10 @@ impl Connection {
         self.decrypted = plain;
     }
 
-    /// Appends all pending bytes to `out` (swapping buffers if `out` is empty); true if
-    /// anything was added.
+    /// Moves pending bytes to `out`; true if anything was moved. When `out` is empty, the
+    /// oldest pending buffer takes its place whole (call again for the rest: messages
+    /// framed outside the connection wait as the buffers they were given in); otherwise
+    /// everything pending is appended.
     ///
     /// ```
     /// # use std::{sync::Arc, time::Instant};
@@ -317,21 +324,33 @@ impl Connection {
         if self.tls.is_some() {
             self.seal();
         }
-        let pending = if self.tls.is_some() || !self.wire.is_empty() {
-            &mut self.wire
+        let moved = if self.tls.is_some() || !self.wire.is_empty() {
+            take_into(&mut self.wire, out)
+        } else if out.is_empty() && !self.queued.is_empty() {
+            let mut oldest = self.queued.pop_front().unwrap_or_default();
+            self.queued_bytes -= oldest.len();
+            std::mem::swap(out, &mut oldest);
+            if self.out.capacity() == 0 {
+                // The caller's empty buffer serves for what is sent next.
+                self.out = oldest;
+            }
+            out.len()
         } else {
-            &mut self.out
+            let mut moved = 0;
+            for mut buffer in self.queued.drain(..) {
+                moved += take_into(&mut buffer, out);
+            }
+            self.queued_bytes = 0;
+            moved + take_into(&mut self.out, out)
         };
-        if pending.is_empty() {
-            return false;
-        }
-        self.traffic.bytes_out += pending.len() as u64;
-        if out.is_empty() {
-            std::mem::swap(out, pending);
-        } else {
-            out.append(pending);
-        }
-        true
+        self.traffic.bytes_out += moved as u64;
+        moved > 0
+    }
+
+    /// Queues a whole buffer of framed packets behind what waits.
+    fn queue_whole(&mut self, buffer: Vec<u8>) {
+        self.queued_bytes += buffer.len();
+        self.queued.push_back(buffer);
     }
 
     /// With TLS: moves the session's own records, then our pending bytes encrypted (once
@@ -341,11 +360,21 @@ impl Connection {
             return;
         };
         session.write_tls(&mut self.wire);
-        if self.out.is_empty() || session.is_handshaking() {
+        if session.is_handshaking() {
             return;
         }
-        match session.encrypt(&self.out, &mut self.wire) {
-            Ok(()) => self.out.clear(),
+        let mut sealed = Ok(());
+        for buffer in self.queued.iter().chain([&self.out]) {
+            if sealed.is_ok() && !buffer.is_empty() {
+                sealed = session.encrypt(buffer, &mut self.wire);
+            }
+        }
+        match sealed {
+            Ok(()) => {
+                self.queued.clear();
+                self.queued_bytes = 0;
+                self.out.clear();
+            }
             Err(e) => self.finish(ConnError::Tls(e)),
         }
     }
@@ -528,10 +557,15 @@ impl Connection {
             bytes.clear();
             return;
         }
-        if self.out.is_empty() {
+        if self.out.is_empty() && self.queued.is_empty() {
             std::mem::swap(&mut self.out, bytes);
         } else {
-            self.out.append(bytes);
+            // Queued whole behind what waits, not copied; `bytes` is left without memory.
+            if !self.out.is_empty() {
+                let out = std::mem::take(&mut self.out);
+                self.queue_whole(out);
+            }
+            self.queue_whole(std::mem::take(bytes));
         }
         self.traffic.packets_out += packets;
     }
@@ -826,7 +860,7 @@ impl Connection {
     /// # }
     /// ```
     pub fn pending_bytes(&self) -> usize {
-        self.out.len() + self.wire.len()
+        self.queued_bytes + self.out.len() + self.wire.len()
     }
 
     /// Makes room for `additional` more bytes to send, growing the buffer as usual
@@ -1090,6 +1124,8 @@ impl Connection {
         }
         self.phase = Phase::Closed;
         self.out = Vec::new();
+        self.queued = VecDeque::new();
+        self.queued_bytes = 0;
         self.wire = Vec::new();
         if let Some(mut session) = self.tls.take() {
             match &reason {
@@ -1137,4 +1173,16 @@ fn check_start(config: &ConnConfig, nonce: &[u8]) -> Result<(), ConfigError> {
         });
     }
     Ok(())
+}
+
+/// Moves the bytes of `from` to the end of `to` (swapping buffers when `to` is empty);
+/// how many.
+fn take_into(from: &mut Vec<u8>, to: &mut Vec<u8>) -> usize {
+    let moved = from.len();
+    if to.is_empty() {
+        std::mem::swap(to, from);
+    } else {
+        to.append(from);
+    }
+    moved
 }

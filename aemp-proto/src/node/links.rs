@@ -796,13 +796,17 @@ impl NodeCore {
             bytes.clear();
             return false;
         }
-        if self.room_for(conn, bytes.len()) {
+        if self.within_bound(conn, bytes.len()) {
             if let Some(link) = self.links.get_mut(&conn) {
                 link.conn.send_framed(bytes, packets);
                 self.sent_on(conn);
             }
         }
         bytes.clear();
+        if bytes.capacity() == 0 {
+            // The connection kept the buffer: the caller fills a written one next.
+            *bytes = self.spare_buffers.pop().unwrap_or_default();
+        }
         true
     }
 
@@ -810,16 +814,27 @@ impl NodeCore {
     /// queue over `max_queued_bytes`, closes it instead (before any memory is taken) and
     /// returns false.
     fn room_for(&mut self, id: ConnId, size: usize) -> bool {
-        let limit = self.cfg.limits.max_queued_bytes;
-        let Some(link) = self.links.get_mut(&id) else {
-            return false;
-        };
-        let queued = link.conn.pending_bytes();
-        if queued + size > limit {
-            self.overflow(id, queued + size);
+        if !self.within_bound(id, size) {
             return false;
         }
-        link.conn.reserve_output(size, limit);
+        if let Some(link) = self.links.get_mut(&id) {
+            link.conn
+                .reserve_output(size, self.cfg.limits.max_queued_bytes);
+        }
+        true
+    }
+
+    /// Whether `size` more bytes keep `id`'s queue within `max_queued_bytes`; if not, the
+    /// connection is closed instead (see [`NodeCore::room_for`]).
+    fn within_bound(&mut self, id: ConnId, size: usize) -> bool {
+        let Some(link) = self.links.get(&id) else {
+            return false;
+        };
+        let queued = link.conn.pending_bytes() + size;
+        if queued > self.cfg.limits.max_queued_bytes {
+            self.overflow(id, queued);
+            return false;
+        }
         true
     }
 
@@ -1019,14 +1034,17 @@ impl NodeCore {
         if !link.open || !link.writable {
             return;
         }
-        // A buffer written before: the connection's next bytes go into its memory.
-        let mut data = self.spare_buffers.pop().unwrap_or_default();
-        if link.conn.poll_transmit(&mut data) {
+        // One transmit per buffer the connection holds (they are not joined): each taken
+        // in exchange for a buffer written before, whose memory the connection reuses.
+        loop {
+            let mut data = self.spare_buffers.pop().unwrap_or_default();
+            if !link.conn.poll_transmit(&mut data) {
+                self.spare_buffers.push(data);
+                break;
+            }
             link.last_tx = self.now;
             self.transports
                 .push_back(TransportOutput::Transmit { conn: id, data });
-        } else {
-            self.spare_buffers.push(data);
         }
         if link.conn.is_closed() {
             // Encrypting what was pending failed: the connection is over.

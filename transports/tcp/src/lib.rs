@@ -199,6 +199,14 @@ impl<S: Stream> ByteStream for TcpStream<S> {
         self.0.poll_write(cx, buf)
     }
 
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_write_vectored(cx, bufs)
+    }
+
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.0.poll_shutdown(cx)
     }
