@@ -315,15 +315,29 @@ impl<S: Sleep> Driver<S> {
         }
     }
 
+    /// Hands what senders queued (in outboxes and connections) to the streams.
+    fn write_queued(&mut self) {
+        let outs: Vec<TransportOutput> = {
+            let mut core = self.core();
+            iter::from_fn(|| core.poll_transport()).collect()
+        };
+        for out in outs {
+            if let TransportOutput::Transmit { conn, data } = out {
+                self.send(conn, data);
+            }
+        }
+    }
+
     /// The shutdown rounds: no more core input, write what is queued, then end.
     fn poll_stop(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let now = self.node.now();
-        let deadline = *self.stop_deadline.get_or_insert_with(|| {
+        if self.stop_deadline.is_none() {
+            self.write_queued();
+            self.node.shared.outboxes.close_all();
             self.transports.close_listeners();
             self.streams.close_all();
-            self.node.shared.outboxes.close_all();
-            now + STOP_GRACE
-        });
+        }
+        let deadline = *self.stop_deadline.get_or_insert(now + STOP_GRACE);
         self.streams.poll_output(cx, |_, _| {});
         if self.streams.is_idle() || now >= deadline {
             return Poll::Ready(());

@@ -20,8 +20,9 @@
 //! sender that finds the outbox closed goes through the core, which queues for the next
 //! connection, so nothing sent after the monitors fired is lost silently.
 //!
-//! Lock order: the core's lock before `Outboxes::by_node`; an outbox's lock before
-//! `Outboxes::ready`.
+//! Lock order: the core's lock, then `Outboxes::by_node`, then an outbox's lock, then
+//! `Outboxes::ready` (a sender takes an outbox's lock and then `ready`; emptying takes
+//! `ready` alone, then each outbox's lock; closing takes `by_node`, then each outbox's).
 
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
@@ -156,7 +157,12 @@ impl Outboxes {
             outbox.note_backlog(core);
             return;
         }
-        if let Some((conn, framing)) = core.up_link(node) {
+        // JSON connections (Perl nodes that prefer it) go through the core: their messages
+        // are converted through values, and their framed size is not known beforehand.
+        let up = core
+            .up_link(node)
+            .filter(|(_, framing)| *framing != Framing::Json);
+        if let Some((conn, framing)) = up {
             let node: Arc<str> = node.into();
             let outbox = Outbox {
                 node: node.clone(),
@@ -185,6 +191,10 @@ impl Outboxes {
             state.listed = false;
             let packets = std::mem::take(&mut state.packets);
             core.send_framed(outbox.conn, &mut state.bytes, packets);
+            if state.bytes.capacity() > 2 * self.limit {
+                // A large buffer handed over in exchange is not kept idle.
+                state.bytes = Vec::new();
+            }
             outbox.note_backlog(core);
         }
     }
@@ -223,7 +233,9 @@ impl Outboxes {
 
 /// Writes the message `msg` for `port` into the outbox of the port's node (see the module
 /// documentation). `Some(wake)` if it was queued, `wake` telling whether the driver must be
-/// woken; `None` if it must go through the core instead (no open outbox, or a full one).
+/// woken; `None` if it must go through the core instead: no open outbox (the node is not
+/// up, the outbox was closed, or the connection speaks JSON), a full or congested one, or
+/// a message larger than an outbox.
 pub(crate) fn send(shared: &Arc<Shared>, port: &PortId, msg: &Encoded<'_>) -> Option<bool> {
     let (node, name) = (port.node(), port.name());
     let size = name.len() + msg.encoded_len() + FRAMING_OVERHEAD;

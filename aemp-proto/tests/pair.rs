@@ -129,15 +129,24 @@ fn every_method_and_framing_combination_handshakes_and_exchanges_packets() {
                 for port in ["port1", ""] {
                     a_sends.encode_encoded(port, &encoded, &mut bytes);
                 }
+                // Between packets the connection frames itself: the order holds.
+                pair.a.send(&packets()[0]);
+                let pending = pair.a.pending_bytes();
+                let framed = bytes.len();
                 pair.a.send_framed(&mut bytes, 2);
                 assert!(bytes.is_empty(), "{what}: the bytes are taken");
+                assert_eq!(pair.a.pending_bytes(), pending + framed, "{what}");
+                pair.a.send(&packets()[2]);
                 pair.b_events.clear();
                 pair.run();
                 let values = aemp_proto::to_values(&msg).unwrap();
-                let expected: Vec<Vec<Value>> = ["port1", ""]
-                    .into_iter()
-                    .map(|port| [vec![Value::from(port)], values.clone()].concat())
-                    .collect();
+                let mut expected = vec![packets()[0].clone()];
+                expected.extend(
+                    ["port1", ""]
+                        .into_iter()
+                        .map(|port| [vec![Value::from(port)], values.clone()].concat()),
+                );
+                expected.push(packets()[2].clone());
                 assert_eq!(received(&pair.b_events), expected, "{what}");
             }
         }

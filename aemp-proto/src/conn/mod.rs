@@ -327,6 +327,7 @@ impl Connection {
         let moved = if self.tls.is_some() || !self.wire.is_empty() {
             take_into(&mut self.wire, out)
         } else if out.is_empty() && !self.queued.is_empty() {
+            // (Never empty: `send_framed` queues no empty buffer.)
             let mut oldest = self.queued.pop_front().unwrap_or_default();
             self.queued_bytes -= oldest.len();
             std::mem::swap(out, &mut oldest);
@@ -553,6 +554,9 @@ impl Connection {
     /// # }
     /// ```
     pub fn send_framed(&mut self, bytes: &mut Vec<u8>, packets: u64) {
+        if bytes.is_empty() {
+            return;
+        }
         if !matches!(self.phase, Phase::Data { .. }) {
             bytes.clear();
             return;

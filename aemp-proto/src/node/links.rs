@@ -772,7 +772,9 @@ impl NodeCore {
     /// empty). False if `conn` is no longer an established connection: the bytes are
     /// dropped, as the messages in its queue were when it went down (its monitors fired
     /// then). Bytes that would take the queue over its bound close the connection instead,
-    /// as with [`NodeCore::snd_to`].
+    /// as with [`NodeCore::snd_to`] (and this returns true: it was up). Whoever drives the
+    /// core then takes the connection's bytes with [`NodeCore::poll_transport`], one
+    /// transmit per buffer.
     ///
     /// ```
     /// # fn example(now: std::time::Instant) {
@@ -788,6 +790,9 @@ impl NodeCore {
     /// # }
     /// ```
     pub fn send_framed(&mut self, conn: ConnId, bytes: &mut Vec<u8>, packets: u64) -> bool {
+        if bytes.is_empty() {
+            return true;
+        }
         let up = self.links.get(&conn).is_some_and(|link| {
             let node = link.node.as_deref();
             node.is_some_and(|n| self.peers.get(n).is_some_and(|p| p.up == Some(conn)))
@@ -1020,7 +1025,8 @@ impl NodeCore {
     /// # }
     /// ```
     pub fn recycle(&mut self, mut buf: Vec<u8>) {
-        if self.spare_buffers.len() < MAX_SPARE_BUFFERS && buf.capacity() <= MAX_SPARE_BYTES {
+        let useful = (1..=MAX_SPARE_BYTES).contains(&buf.capacity());
+        if self.spare_buffers.len() < MAX_SPARE_BUFFERS && useful {
             buf.clear();
             self.spare_buffers.push(buf);
         }
@@ -1039,7 +1045,9 @@ impl NodeCore {
         loop {
             let mut data = self.spare_buffers.pop().unwrap_or_default();
             if !link.conn.poll_transmit(&mut data) {
-                self.spare_buffers.push(data);
+                if data.capacity() > 0 {
+                    self.spare_buffers.push(data);
+                }
                 break;
             }
             link.last_tx = self.now;

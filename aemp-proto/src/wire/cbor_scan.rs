@@ -43,6 +43,15 @@ pub(super) fn scan_message(buf: &[u8], limits: &DecodeLimits) -> Result<Scanned,
     // Nothing longer is a message the scan takes: what declares more is never short.
     let limit = limits.max_frame.min(u32::MAX as usize);
     let window = &buf[..buf.len().min(limit)];
+    match scan_window(window, limit, limits) {
+        // Cut by the limit, not by the bytes received so far.
+        Err(NoMessage::Short) if window.len() < buf.len() => Err(NoMessage::Other),
+        scanned => scanned,
+    }
+}
+
+/// [`scan_message`] within `window` (the received bytes up to `limit`).
+fn scan_window(window: &[u8], limit: usize, limits: &DecodeLimits) -> Result<Scanned, NoMessage> {
     let (initial, items, array_head) = read_head(window, 0)?;
     if initial >> 5 != ARRAY || items < 1 || items > limit as u64 || limits.max_depth < 1 {
         return Err(NoMessage::Other);

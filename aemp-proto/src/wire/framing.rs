@@ -168,6 +168,7 @@ impl Framing {
             buf: BytesMut::new(),
             pos: 0,
             short_scans: 0,
+            short_len: 0,
             state,
             failed: None,
         }
@@ -322,8 +323,10 @@ pub struct FrameDecoder {
     /// Received bytes; everything before `pos` is consumed.
     buf: BytesMut,
     pos: usize,
-    /// How often the packet at `pos` was scanned and found cut short.
+    /// How often the packet at `pos` was scanned and found cut short, and how many bytes
+    /// it had then.
     short_scans: u8,
+    short_len: usize,
     state: State,
     failed: Option<DecodeError>,
 }
@@ -339,9 +342,9 @@ enum State {
     Json(json::Decoder),
 }
 
-/// How many times a CBOR message cut short is scanned again before the value decoder takes
-/// it on.
-const MAX_SHORT_SCANS: u8 = 4;
+/// How many times a CBOR message cut short is scanned again, with more bytes each time,
+/// before the value decoder takes it on (a read comes in 8 KiB pieces: 8 cover 64 KiB).
+const MAX_SHORT_SCANS: u8 = 8;
 /// Cut messages at least this long go to the value decoder at once.
 const RESCAN_BELOW: usize = 64 * 1024;
 
@@ -413,7 +416,7 @@ impl FrameDecoder {
                 };
                 match scan {
                     Ok(scan) => {
-                        self.short_scans = 0;
+                        (self.short_scans, self.short_len) = (0, 0);
                         // The message keeps its bytes where they were read: split off,
                         // shared.
                         self.buf.advance(self.pos);
@@ -428,10 +431,14 @@ impl FrameDecoder {
                     Err(NoMessage::Short)
                         if self.short_scans < MAX_SHORT_SCANS && input.len() < RESCAN_BELOW =>
                     {
-                        self.short_scans += 1;
+                        // Counted once per scan that had new bytes to look at.
+                        if input.len() > self.short_len {
+                            self.short_scans += 1;
+                            self.short_len = input.len();
+                        }
                         return Ok(None);
                     }
-                    Err(_) => self.short_scans = 0,
+                    Err(_) => (self.short_scans, self.short_len) = (0, 0),
                 }
                 dec.decode(&self.buf, &mut self.pos, &self.limits)
             }

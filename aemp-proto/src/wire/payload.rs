@@ -6,7 +6,6 @@ use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde::Serialize;
 
 use super::cbor_scan::{Body, Scanned};
@@ -159,10 +158,11 @@ impl Payload {
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
         match &self.0 {
             Repr::Values(values) => from_slice(values),
-            Repr::Cbor { frame, body, count } => T::deserialize(De::elements(
-                &mut Body::new(frame, *body as usize),
-                *count as usize,
-            )),
+            Repr::Cbor { frame, body, count } => Encoded {
+                items: &frame[*body as usize..],
+                count: *count as usize,
+            }
+            .decode(),
         }
     }
 
@@ -369,9 +369,20 @@ impl<'a> Encoded<'a> {
     /// assert_eq!(msg.to_values(), vec![Value::from("x"), Value::Int(1)]);
     /// ```
     pub fn to_values(&self) -> Vec<Value> {
-        // Bytes our own serializer wrote always decode into values.
-        Deserialize::deserialize(De::elements(&mut Body::new(self.items, 0), self.count))
-            .unwrap_or_default()
+        // Bytes our serializer wrote, or the scan checked, always decode into values.
+        self.decode().unwrap_or_default()
+    }
+
+    /// Deserializes the values as one Rust value, as [`Payload::decode`] does.
+    ///
+    /// ```
+    /// # use aemp_proto::Encoded;
+    /// let mut s = Vec::new();
+    /// let (tag, n): (String, u8) = Encoded::serialize(&("n", 7), &mut s).unwrap().decode().unwrap();
+    /// assert_eq!((tag.as_str(), n), ("n", 7));
+    /// ```
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ValueError> {
+        T::deserialize(De::elements(&mut Body::new(self.items, 0), self.count))
     }
 }
 

@@ -8,8 +8,9 @@ use crate::ByteStream;
 
 /// The most buffers handed to one vectored write.
 const MAX_SLICES: usize = 16;
-/// Written buffers kept to hand back (see [`OutBuf::push`]).
+/// Written buffers kept to hand back (see [`OutBuf::push`]), and the largest kept.
 const KEPT_WRITTEN: usize = 2;
+const KEPT_CAPACITY: usize = 256 * 1024;
 
 /// Buffers waiting to be written to one stream, oldest first, each as it was queued (never
 /// joined); `pos` bytes of the oldest are already written.
@@ -91,7 +92,7 @@ impl OutBuf {
             n -= left;
             self.pos = 0;
             if let Some(mut done) = self.bufs.pop_front() {
-                if self.written.len() < KEPT_WRITTEN {
+                if self.written.len() < KEPT_WRITTEN && done.capacity() <= KEPT_CAPACITY {
                     done.clear();
                     self.written.push(done);
                 }
