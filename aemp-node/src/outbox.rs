@@ -202,10 +202,13 @@ impl Outboxes {
     /// Closes the outboxes whose connection is no longer up, when one went down since the
     /// last look.
     fn close_gone(&self, core: &NodeCore) {
+        // Read on every release of the core's lock: a plain load, which leaves the cache
+        // line shared (only written under the core's lock, so no read-modify-write).
         let down = core.links_down();
-        if self.seen_down.swap(down, Ordering::Relaxed) == down {
+        if self.seen_down.load(Ordering::Relaxed) == down {
             return;
         }
+        self.seen_down.store(down, Ordering::Relaxed);
         lock(&self.by_node).retain(|node, outbox| {
             let up = core
                 .up_link(node)
