@@ -71,19 +71,12 @@ pub trait Stream: Send + Unpin + 'static {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
     /// Writes from `buf`, possibly only a part of it.
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
-    /// Writes from `bufs` in order, possibly only a part of them, in one call where the
-    /// stream can (`writev`); by default the first non-empty one alone.
+    /// Writes from `bufs` in order, possibly only a part of them, in one call (`writev`).
     fn poll_write_vectored(
         &mut self,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let first = bufs
-            .iter()
-            .find(|b| !b.is_empty())
-            .map_or(&[][..], |b| &b[..]);
-        self.poll_write(cx, first)
-    }
+    ) -> Poll<io::Result<usize>>;
     /// Shuts the writing half down (the peer reads the end of the stream).
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// The socket, to set options on.

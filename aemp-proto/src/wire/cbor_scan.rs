@@ -73,7 +73,7 @@ fn scan_window(window: &[u8], limit: usize, limits: &DecodeLimits) -> Result<Sca
         return Err(NoMessage::Short);
     }
     let count = usize::try_from(items - 1).map_err(|_| NoMessage::Other)?;
-    let end = skip(window, limit, port.end, items - 1, limits.max_depth - 1)?;
+    let end = Window { buf: window, limit }.skip(port.end, items - 1, limits.max_depth - 1)?;
     Ok(Scanned {
         end,
         port: port.clone(),
@@ -92,78 +92,75 @@ fn read_head(buf: &[u8], pos: usize) -> Result<(u8, u64, usize), NoMessage> {
     }
 }
 
-/// Skips `items` complete items from `pos`, allowing `levels` more levels of nesting;
-/// where they end (see [`scan_message`] for why there may be none). Items that would end
-/// past `limit` are [`NoMessage::Other`], not short.
-fn skip(
-    buf: &[u8],
+/// The bytes received so far, and how far a message the scan takes may reach.
+struct Window<'a> {
+    buf: &'a [u8],
     limit: usize,
-    mut pos: usize,
-    items: u64,
-    levels: usize,
-) -> Result<usize, NoMessage> {
-    // Strings and numbers need no stack of open levels: messages are mostly made of them.
-    for done in 0..items {
-        let (initial, arg, len) = read_head(buf, pos)?;
-        match scalar_end(initial, arg, pos + len) {
-            Scalar::End(end) if end <= buf.len() => pos = end,
-            Scalar::End(end) => return Err(short_below(end, limit)),
-            Scalar::Invalid => return Err(NoMessage::Other),
-            Scalar::Not => return skip_nested(buf, limit, pos, items - done, levels),
-        }
-    }
-    Ok(pos)
 }
 
-/// [`skip`] from an item that is not a scalar, with a stack of the levels it opens.
-fn skip_nested(
-    buf: &[u8],
-    limit: usize,
-    mut pos: usize,
-    items: u64,
-    levels: usize,
-) -> Result<usize, NoMessage> {
-    // Items still to skip at each open level, the outermost first.
-    let mut left: SmallVec<[u64; 16]> = smallvec![items];
-    while let Some(n) = left.last_mut() {
-        if *n == 0 {
-            left.pop();
-            continue;
-        }
-        *n -= 1;
-        let (initial, arg, len) = read_head(buf, pos)?;
-        pos = match scalar_end(initial, arg, pos + len) {
-            Scalar::End(end) => end,
-            Scalar::Invalid => return Err(NoMessage::Other),
-            Scalar::Not if initial >> 5 == TAG => {
-                // The tagged item follows in the same place.
-                *n += 1;
-                pos + len
+impl Window<'_> {
+    /// Skips `items` complete items from `pos`, allowing `levels` more levels of nesting;
+    /// where they end (see [`scan_message`] for why there may be none). Items that would
+    /// end past `limit` are [`NoMessage::Other`], not short.
+    fn skip(&self, mut pos: usize, items: u64, levels: usize) -> Result<usize, NoMessage> {
+        // Strings and numbers need no stack of open levels: messages are mostly made of them.
+        for done in 0..items {
+            let (initial, arg, len) = read_head(self.buf, pos)?;
+            match scalar_end(initial, arg, pos + len) {
+                Scalar::End(end) if end <= self.buf.len() => pos = end,
+                Scalar::End(end) => return Err(short_below(end, self.limit)),
+                Scalar::Invalid => return Err(NoMessage::Other),
+                Scalar::Not => return self.skip_nested(pos, items - done, levels),
             }
-            Scalar::Not if left.len() <= levels => {
-                let children = if initial >> 5 == MAP {
-                    arg.checked_mul(2).ok_or(NoMessage::Other)?
-                } else {
-                    arg
-                };
-                pos += len;
-                // Every child takes a byte at least.
-                if children > (limit.saturating_sub(pos)) as u64 {
-                    return Err(NoMessage::Other);
-                }
-                if children > (buf.len().saturating_sub(pos)) as u64 {
-                    return Err(NoMessage::Short);
-                }
-                left.push(children);
-                pos
-            }
-            Scalar::Not => return Err(NoMessage::Other),
-        };
-        if pos > buf.len() {
-            return Err(short_below(pos, limit));
         }
+        Ok(pos)
     }
-    Ok(pos)
+
+    /// [`Window::skip`] from an item that is not a scalar, with a stack of the levels it
+    /// opens.
+    fn skip_nested(&self, mut pos: usize, items: u64, levels: usize) -> Result<usize, NoMessage> {
+        // Items still to skip at each open level, the outermost first.
+        let mut left: SmallVec<[u64; 16]> = smallvec![items];
+        while let Some(n) = left.last_mut() {
+            if *n == 0 {
+                left.pop();
+                continue;
+            }
+            *n -= 1;
+            let (initial, arg, len) = read_head(self.buf, pos)?;
+            pos = match scalar_end(initial, arg, pos + len) {
+                Scalar::End(end) => end,
+                Scalar::Invalid => return Err(NoMessage::Other),
+                Scalar::Not if initial >> 5 == TAG => {
+                    // The tagged item follows in the same place.
+                    *n += 1;
+                    pos + len
+                }
+                Scalar::Not if left.len() <= levels => {
+                    let children = if initial >> 5 == MAP {
+                        arg.checked_mul(2).ok_or(NoMessage::Other)?
+                    } else {
+                        arg
+                    };
+                    pos += len;
+                    // Every child takes a byte at least.
+                    if children > (self.limit.saturating_sub(pos)) as u64 {
+                        return Err(NoMessage::Other);
+                    }
+                    if children > (self.buf.len().saturating_sub(pos)) as u64 {
+                        return Err(NoMessage::Short);
+                    }
+                    left.push(children);
+                    pos
+                }
+                Scalar::Not => return Err(NoMessage::Other),
+            };
+            if pos > self.buf.len() {
+                return Err(short_below(pos, self.limit));
+            }
+        }
+        Ok(pos)
+    }
 }
 
 /// An item ending at `end`, past the bytes at hand: short if it may fit within `limit`.
@@ -267,8 +264,12 @@ impl<'de> Source<'de> for Body<'de> {
     }
 
     fn skip_item(&mut self) -> Result<(), ValueError> {
-        self.pos =
-            (skip(self.buf, usize::MAX, self.pos, 1, usize::MAX)).map_err(|_| Body::truncated())?;
+        self.pos = (Window {
+            buf: self.buf,
+            limit: usize::MAX,
+        }
+        .skip(self.pos, 1, usize::MAX))
+        .map_err(|_| Body::truncated())?;
         Ok(())
     }
 }
